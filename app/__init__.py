@@ -1,0 +1,1 @@
+"""SNP dispatch: the shared unscheduled-care agenda and dispatcher of a CPTS."""

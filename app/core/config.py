@@ -1,0 +1,43 @@
+"""Settings, read once from the environment."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PATIENT_DATA_KEY = "development-only-patient-data-key-change-me"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; operators set them as environment variables."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    app_env: Literal["development", "production"] = "development"
+    database_url: str | None = None
+    app_data_dir: Path = Path(".data")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    db_statement_timeout_ms: int = Field(default=5000, ge=100)
+    patient_data_key: SecretStr = SecretStr(DEFAULT_PATIENT_DATA_KEY)
+    webhook_allow_private_targets: bool = False
+    sas_appointment_endpoint: str | None = None
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> "Settings":
+        if self.app_env == "production":
+            if self.patient_data_key.get_secret_value() == DEFAULT_PATIENT_DATA_KEY:
+                raise ValueError("PATIENT_DATA_KEY must be set in production")
+            if not self.database_url:
+                raise ValueError("DATABASE_URL must be set in production (no embedded database)")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

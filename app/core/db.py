@@ -1,0 +1,68 @@
+"""Database engine, sessions and the one-request-one-transaction dependency."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.core.config import Settings
+
+
+def async_url(url: str) -> str:
+    """Return `url` with the asyncpg driver, whatever PostgreSQL scheme it was given."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+        return urlunsplit(parts._replace(scheme="postgresql+asyncpg"))
+    if parts.scheme != "postgresql+asyncpg":
+        raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, not {parts.scheme!r}")
+    return url
+
+
+def plain_url(url: str) -> str:
+    """Return `url` as libpq/asyncpg expect it (`postgresql://`), without the SQLAlchemy driver."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme="postgresql"))
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    """The service's engine: asyncpg, bounded pool, a statement timeout on every connection."""
+    return create_async_engine(
+        async_url(url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        connect_args={
+            "server_settings": {
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "application_name": "snp-dispatch",
+                "timezone": "UTC",
+            }
+        },
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One request, one transaction: committed before the response is sent, rolled back on error."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

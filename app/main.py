@@ -1,0 +1,46 @@
+"""The application factory: lifespan (database, background work), routers and error handlers."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.core.auth import PrincipalCache
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_sessionmaker
+from app.core.embedded import start_embedded_postgres
+from app.core.errors import install_error_handlers
+from app.core.limits import BodySizeLimit
+from app.routers import api_clients, audit_events, health, professionals, sites, territories
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.database_url or start_embedded_postgres(settings.app_data_dir)
+        engine = create_engine(url, settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="SNP dispatch",
+        version="0.1.0",
+        summary="The shared unscheduled-care (SNP) agenda and dispatcher of a CPTS.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.principal_cache = PrincipalCache(settings.api_key_cache_seconds)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, territories, professionals, sites, api_clients, audit_events):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,41 @@
+"""Every table, imported here so that Alembic and the tests see them all."""
+
+from app.models.admin_user import AdminUser
+from app.models.api_client import ROLES, ApiClient, ApiClientProfessional, ApiClientTerritory
+from app.models.audit_event import AuditEvent
+from app.models.base import Base
+from app.models.booking import ACTIVE_BOOKING_STATUSES, BOOKING_STATUSES, Booking
+from app.models.commune import Commune
+from app.models.en_sus_request import EnSusRequest
+from app.models.idempotency_record import IdempotencyRecord
+from app.models.outbox_event import OutboxEvent
+from app.models.professional import Professional
+from app.models.site import Site, SiteProfessional
+from app.models.slot import ACTIVE_SLOT_STATUSES, LABELS, MODALITIES, SLOT_STATUSES, Slot
+from app.models.territory import Territory
+
+__all__ = [
+    "ACTIVE_BOOKING_STATUSES",
+    "ACTIVE_SLOT_STATUSES",
+    "BOOKING_STATUSES",
+    "LABELS",
+    "MODALITIES",
+    "ROLES",
+    "SLOT_STATUSES",
+    "AdminUser",
+    "ApiClient",
+    "ApiClientProfessional",
+    "ApiClientTerritory",
+    "AuditEvent",
+    "Base",
+    "Booking",
+    "Commune",
+    "EnSusRequest",
+    "IdempotencyRecord",
+    "OutboxEvent",
+    "Professional",
+    "Site",
+    "SiteProfessional",
+    "Slot",
+    "Territory",
+]

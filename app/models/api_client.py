@@ -1,0 +1,57 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at, uuid_pk
+
+ROLES = ("admin", "regulator", "practice_software", "sas_platform")
+
+
+class ApiClient(Base):
+    """A caller of the API. Its key is shown once; only its SHA-256 is kept."""
+
+    __tablename__ = "api_clients"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'regulator', 'practice_software', 'sas_platform')", name="role"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    key_prefix: Mapped[str] = mapped_column(Text, unique=True)
+    key_hash: Mapped[str] = mapped_column(Text, unique=True)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(server_default="true")
+    created_at: Mapped[datetime] = created_at()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiClientTerritory(Base):
+    """The territories a client works in (regulators, practice software, SAS platform)."""
+
+    __tablename__ = "api_client_territories"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    territory_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("territories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ApiClientProfessional(Base):
+    """The professionals a practice-software client may push slots for."""
+
+    __tablename__ = "api_client_professionals"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    professional_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("professionals.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -1,0 +1,35 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class AuditEvent(Base):
+    """Who did what to which resource, when. Append-only: a trigger refuses UPDATE and DELETE.
+
+    `detail` never holds patient data (counts, ids, statuses only).
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_resource", "resource_type", "resource_id"),
+        Index("ix_audit_events_actor_id", "actor_client_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    # No foreign key: the trail outlives deleted clients and must never block a delete.
+    actor_client_id: Mapped[uuid.UUID | None]
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str] = mapped_column(Text)
+    resource_id: Mapped[str | None] = mapped_column(Text)
+    territory_id: Mapped[uuid.UUID | None]
+    detail: Mapped[dict[str, object]] = mapped_column(JSONB, server_default="{}")
+    request_id: Mapped[str | None] = mapped_column(Text)

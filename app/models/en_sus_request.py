@@ -1,0 +1,35 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, LargeBinary, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at, updated_at, uuid_pk
+
+
+class EnSusRequest(Base):
+    """A request for a professional to see a patient beyond their published slots ("en sus")."""
+
+    __tablename__ = "en_sus_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'accepted', 'expired', 'cancelled')", name="status"),
+        CheckConstraint(
+            "(status = 'accepted') = (accepted_by_professional_id IS NOT NULL)",
+            name="accepted_has_professional",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    territory_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("territories.id"), index=True)
+    regulator_client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_clients.id"))
+    criteria: Mapped[dict[str, object]] = mapped_column(JSONB)
+    reason: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(Text, server_default="open")
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted_by_professional_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("professionals.id")
+    )
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

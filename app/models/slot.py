@@ -1,0 +1,79 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at, updated_at, uuid_pk
+
+SLOT_STATUSES = ("free", "held", "booked", "cancelled")
+ACTIVE_SLOT_STATUSES = ("free", "held", "booked")
+MODALITIES = ("AMB", "HH", "VR")
+LABELS = ("PUBLIC", "PRO", "SNP", "CPTS")
+
+
+class Slot(Base):
+    """A time a professional opened for SNP, pushed by a practice-software client.
+
+    The site's coordinates are copied onto the slot so that one GiST index can serve
+    "nearest free slot in this window" (location and time together).
+    """
+
+    __tablename__ = "slots"
+    __table_args__ = (
+        UniqueConstraint("source_client_id", "external_id", name="uq_slots_source_external_id"),
+        CheckConstraint("end_at > start_at", name="end_after_start"),
+        CheckConstraint("status IN ('free', 'held', 'booked', 'cancelled')", name="status"),
+        CheckConstraint("modality IN ('AMB', 'HH', 'VR')", name="modality"),
+        CheckConstraint("labels <@ ARRAY['PUBLIC','PRO','SNP','CPTS']::text[]", name="labels"),
+        CheckConstraint(
+            "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="lat_lon_range"
+        ),
+        CheckConstraint("status <> 'held' OR hold_expires_at IS NOT NULL", name="held_has_expiry"),
+        # No two active slots of one professional overlap.
+        ExcludeConstraint(
+            ("professional_id", "="),
+            (text("tstzrange(start_at, end_at)"), "&&"),
+            name="ex_slots_professional_overlap",
+            using="gist",
+            where=text("status <> 'cancelled'"),
+        ),
+        Index(
+            "ix_slots_open_earth_time",
+            text("ll_to_earth(lat, lon)"),
+            text("tstzrange(start_at, end_at)"),
+            postgresql_using="gist",
+            postgresql_where=text("status IN ('free', 'held')"),
+        ),
+        Index(
+            "ix_slots_site_open_start",
+            "site_id",
+            "start_at",
+            postgresql_where=text("status IN ('free', 'held')"),
+        ),
+        Index("ix_slots_source_start", "source_client_id", "start_at"),
+        Index(
+            "ix_slots_hold_expiry",
+            "hold_expires_at",
+            postgresql_where=text("status = 'held'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    source_client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_clients.id"))
+    external_id: Mapped[str] = mapped_column(Text)
+    professional_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("professionals.id"))
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    modality: Mapped[str] = mapped_column(Text)
+    labels: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{SNP}")
+    status: Mapped[str] = mapped_column(Text, server_default="free")
+    hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    booking_url: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float]
+    lon: Mapped[float]
+    version: Mapped[int] = mapped_column(server_default="1")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

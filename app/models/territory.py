@@ -1,0 +1,31 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at, updated_at, uuid_pk
+
+
+class Territory(Base):
+    """A CPTS: the territory whose professionals share their SNP slots."""
+
+    __tablename__ = "territories"
+    __table_args__ = (
+        CheckConstraint("radius_km IS NULL OR (radius_km > 0 AND radius_km <= 200)", name="radius"),
+        CheckConstraint(
+            "enlargement_km IS NULL OR (enlargement_km >= 0 AND enlargement_km <= 200)",
+            name="enlargement",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(Text)
+    finess: Mapped[str] = mapped_column(String(9), unique=True)
+    departement: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(Text, server_default="Europe/Paris")
+    radius_km: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+    enlargement_km: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+    active: Mapped[bool] = mapped_column(server_default="true")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
