@@ -1,24 +1,33 @@
-PYTHON ?= python
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+# Both create the virtual environment (.venv) on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
 
-.PHONY: install check format test bench serve
+.PHONY: install run test check format bench
 
-install:
-	$(PYTHON) -m pip install -e '.[dev]'
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
 
-check:
-	$(PYTHON) -m ruff format --check .
-	$(PYTHON) -m ruff check .
-	$(PYTHON) -m mypy
+install: $(VENV)/.installed
 
-format:
-	$(PYTHON) -m ruff format .
-	$(PYTHON) -m ruff check --fix .
+run: install
+	$(PY) -m app serve --demo
 
-test:
-	$(PYTHON) -m pytest
+test: install
+	$(PY) -m pytest
 
-serve:
-	$(PYTHON) -m app serve
+check: install
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
-bench:
-	$(PYTHON) -m bench
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: install
+	$(PY) -m bench
