@@ -37,6 +37,7 @@ def database_url(settings: Settings) -> str:
     url = start_embedded_postgres(settings.app_data_dir)
     # Worker processes and child commands inherit the server instead of starting their own.
     os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
     return url
 
 
