@@ -6,10 +6,10 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /venv
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY app ./app
 # Install the dependencies into the venv; the code itself runs from /app below.
-RUN /venv/bin/pip install . && /venv/bin/pip uninstall -y snp-dispatch
+RUN /venv/bin/pip install -c requirements.lock . && /venv/bin/pip uninstall -y snp-dispatch
 
 FROM python:3.11-slim
 ENV PATH=/venv/bin:$PATH \
