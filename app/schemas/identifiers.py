@@ -11,7 +11,8 @@ _RPPS = re.compile(r"\d{11}")
 _FINESS = re.compile(r"(\d{2}|2[AB])\d{7}")
 _INSEE = re.compile(r"(\d{2}|2[AB])\d{3}")
 _POSTCODE = re.compile(r"\d{5}")
-_DEPARTEMENT = re.compile(r"(0[1-9]|[1-8]\d|9[0-5]|2[AB]|97[1-6])")
+# 20 (Corse) was split into 2A and 2B in 1976 and is no longer a département.
+_DEPARTEMENT = re.compile(r"(0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-6])")
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 
 
@@ -58,7 +59,7 @@ def _postcode(value: str) -> str:
 def _departement(value: str) -> str:
     value = value.upper()
     if not _DEPARTEMENT.fullmatch(value):
-        raise ValueError("a département code is 01–95, 2A, 2B or 971–976")
+        raise ValueError("a département code is 01–95 (2A and 2B for Corsica) or 971–976")
     return value
 
 

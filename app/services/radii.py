@@ -17,6 +17,13 @@ class DepartementRadius:
     barycentre: tuple[float, float] | None
 
 
+def _departement_code(raw: str) -> str:
+    """The table writes `1` for 01 and `20A`/`20B` for Corsica; the service uses 01, 2A, 2B."""
+    if raw.isdigit():
+        return raw.zfill(2)
+    return {"20A": "2A", "20B": "2B"}.get(raw, raw)
+
+
 @cache
 def departement_radii() -> dict[str, DepartementRadius]:
     out: dict[str, DepartementRadius] = {}
@@ -25,7 +32,7 @@ def departement_radii() -> dict[str, DepartementRadius]:
             radius = float(row["cityDefaultRadius"])
             enlargement = float(row["enlargementValue"])
             lat, lon = float(row["barycentreCityLat"]), float(row["barycentreCityLon"])
-            code = row["code"].zfill(2) if row["code"].isdigit() else row["code"]
+            code = _departement_code(row["code"])
             out[code] = DepartementRadius(
                 code=code,
                 label=row["label"],
