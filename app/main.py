@@ -12,7 +12,16 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.embedded import start_embedded_postgres
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
-from app.routers import api_clients, audit_events, health, professionals, sites, territories
+from app.core.server_timing import RequestTiming
+from app.routers import (
+    api_clients,
+    audit_events,
+    health,
+    metrics,
+    professionals,
+    sites,
+    territories,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.principal_cache = PrincipalCache(settings.api_key_cache_seconds)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, territories, professionals, sites, api_clients, audit_events):
+    app.add_middleware(RequestTiming)  # outermost: times and counts every answer
+    for module in (health, territories, professionals, sites, api_clients, audit_events, metrics):
         app.include_router(module.router)
     return app

@@ -1,0 +1,87 @@
+"""Prometheus metrics: request latency per route template, database pool use, holds and bookings.
+
+Several uvicorn workers: set `PROMETHEUS_MULTIPROC_DIR` to an empty folder writable by the
+workers before the service starts (and empty it at each start); each worker then writes its
+values there and `GET /metrics`, answered by any worker, sums them all (prometheus_client's
+multiprocess mode). Unset, the metrics live in the process that serves them.
+"""
+
+import atexit
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+# Milliseconds matter here: the search target is a p99 of 15 ms.
+_LATENCY_BUCKETS = (0.001, 0.002, 0.004, 0.008, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 7.0)
+
+REQUEST_SECONDS = Histogram(
+    "snp_http_request_duration_seconds",
+    "Time from request to the last byte of the response, per route template.",
+    ["method", "route"],
+    buckets=_LATENCY_BUCKETS,
+)
+REQUESTS = Counter(
+    "snp_http_requests",
+    "Answered requests per route template and status code.",
+    ["method", "route", "status"],
+)
+REQUEST_DB_SECONDS = Histogram(
+    "snp_http_request_db_seconds",
+    "Time spent executing database statements per request, per route template.",
+    ["method", "route"],
+    buckets=_LATENCY_BUCKETS,
+)
+POOL_CHECKED_OUT = Gauge(
+    "snp_db_pool_checked_out",
+    "Database connections currently lent out by the pool (summed over workers).",
+    multiprocess_mode="livesum",
+)
+POOL_SIZE = Gauge(
+    "snp_db_pool_size",
+    "Configured persistent pool size (summed over workers).",
+    multiprocess_mode="livesum",
+)
+POOL_LIMIT = Gauge(
+    "snp_db_pool_limit",
+    "Most connections the pools may open: size plus overflow (summed over workers).",
+    multiprocess_mode="livesum",
+)
+HOLDS = Counter("snp_holds", "Holds by outcome (created, released, expired).", ["outcome"])
+BOOKINGS = Counter(
+    "snp_bookings", "Bookings by outcome (booked, cancelled, fulfilled, noshow).", ["outcome"]
+)
+
+
+def count_hold(outcome: str = "created") -> None:
+    """Count one hold outcome; HTTP outcomes are already counted by the request middleware."""
+    HOLDS.labels(outcome).inc()
+
+
+def count_booking(outcome: str = "booked") -> None:
+    """Count one booking outcome; HTTP outcomes are already counted by the request middleware."""
+    BOOKINGS.labels(outcome).inc()
+
+
+def render_metrics() -> bytes:
+    """The Prometheus text exposition of every metric (of every worker in multiprocess mode)."""
+    if MULTIPROCESS:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()
+
+
+if MULTIPROCESS:
+    # A worker's live gauges (pool use) must stop counting once it exits.
+    atexit.register(lambda: multiprocess.mark_process_dead(os.getpid()))  # type: ignore[no-untyped-call]
