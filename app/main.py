@@ -16,9 +16,11 @@ from app.core.server_timing import RequestTiming
 from app.routers import (
     api_clients,
     audit_events,
+    communes,
     health,
     metrics,
     professionals,
+    searches,
     sites,
     territories,
 )
@@ -51,6 +53,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTiming)  # outermost: times and counts every answer
-    for module in (health, territories, professionals, sites, api_clients, audit_events, metrics):
+    for module in (
+        health,
+        territories,
+        professionals,
+        sites,
+        api_clients,
+        audit_events,
+        metrics,
+        searches,
+        communes,
+    ):
         app.include_router(module.router)
     return app

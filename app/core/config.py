@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
+    # Search (POST /v1/searches): optional OSRM table API for travel times, else straight line.
+    osrm_url: str | None = None
+    osrm_timeout_seconds: float = Field(default=0.3, gt=0, le=10)
+    search_travel_speed_kmh: float = Field(default=30.0, gt=0, le=200)
+    search_travel_margin_minutes: float = Field(default=10.0, ge=0, le=240)
+    search_scan_cap: int = Field(default=1000, ge=50, le=100_000)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> "Settings":

@@ -35,23 +35,26 @@ async def set_centroids(session: AsyncSession, rows: Sequence[tuple[str, float, 
 
 def read_centroids_csv(path: Path) -> list[tuple[str, float, float]]:
     """Read `insee_code,lat,lon` rows (header required); a bad row names its line."""
+    with path.open(encoding="utf-8", newline="") as f:
+        return parse_centroids_csv(f, path.name)
+
+
+def parse_centroids_csv(lines: Iterable[str], source: str) -> list[tuple[str, float, float]]:
+    """Parse `insee_code,lat,lon` rows (header required); a bad row names its line (422)."""
     from pydantic import TypeAdapter, ValidationError
 
     code_t, lat_t, lon_t = TypeAdapter(InseeCode), TypeAdapter(Latitude), TypeAdapter(Longitude)
     out: list[tuple[str, float, float]] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        reader: Iterable[dict[str, str]] = csv.DictReader(f)
-        for line, row in enumerate(reader, start=2):
-            try:
-                out.append(
-                    (
-                        code_t.validate_python(row["insee_code"]),
-                        lat_t.validate_python(float(row["lat"])),
-                        lon_t.validate_python(float(row["lon"])),
-                    )
+    reader: Iterable[dict[str, str]] = csv.DictReader(lines)
+    for line, row in enumerate(reader, start=2):
+        try:
+            out.append(
+                (
+                    code_t.validate_python(row["insee_code"]),
+                    lat_t.validate_python(float(row["lat"])),
+                    lon_t.validate_python(float(row["lon"])),
                 )
-            except (KeyError, ValueError, ValidationError) as exc:
-                raise InvalidInput(
-                    f"{path.name} line {line}: {exc}", location=f"line {line}"
-                ) from None
+            )
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            raise InvalidInput(f"{source} line {line}: {exc}", location=f"line {line}") from None
     return out

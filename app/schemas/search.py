@@ -1,0 +1,118 @@
+"""The search for free slots near a patient: request body and ranked answer."""
+
+import uuid
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from app.schemas.common import Input, Output
+from app.schemas.identifiers import AwareDatetime, InseeCode, Latitude, Longitude, Rpps
+
+Modality = Literal["AMB", "HH", "VR"]
+CandidateGroup = Literal["medecin_traitant", "sas_participant", "other"]
+MAX_SEARCH_LIMIT = 50
+
+
+class LatLon(Input):
+    """The patient's location as coordinates (WGS 84)."""
+
+    lat: Latitude
+    lon: Longitude
+
+
+class InseeLocation(Input):
+    """The patient's commune; its centroid (communes table) is the search location."""
+
+    insee_code: InseeCode
+
+
+class SearchWindow(Input):
+    """When the consultation may start; either bound may be left out for its default."""
+
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Self:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("window.end must be after window.start")
+        return self
+
+
+class SearchQuery(Input):
+    """`POST /v1/searches` body (also the base of dispatch and en-sus request bodies)."""
+
+    location: LatLon | InseeLocation
+    window: SearchWindow | None = None
+    modalities: list[Modality] | None = Field(default=None, min_length=1, max_length=3)
+    specialty: str | None = Field(default=None, min_length=1, max_length=20)
+    languages: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    accessible: bool | None = None
+    medecin_traitant_rpps: Rpps | None = None
+    limit: int = Field(default=10, ge=1, le=MAX_SEARCH_LIMIT)
+
+    @field_validator("modalities")
+    @classmethod
+    def _unique_modalities(cls, value: list[Modality] | None) -> list[Modality] | None:
+        return list(dict.fromkeys(value)) if value is not None else None
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        codes = [code.strip().lower() for code in value]
+        for code in codes:
+            if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha()):
+                raise ValueError("a language is an ISO 639 code such as 'fr', 'en', 'ar'")
+        return list(dict.fromkeys(codes))
+
+
+class ProfessionalBrief(Output):
+    id: uuid.UUID
+    rpps: str
+    family_name: str
+    given_name: str
+
+
+class SiteBrief(Output):
+    id: uuid.UUID
+    name: str
+    address: str
+    postcode: str
+
+
+class Candidate(Output):
+    """One free slot offered to the regulator, with what placed it where it is."""
+
+    slot_id: uuid.UUID
+    start: datetime
+    end: datetime
+    modality: Modality
+    distance_km: float
+    professional: ProfessionalBrief
+    site: SiteBrief
+    territory_id: uuid.UUID
+    group: CandidateGroup
+    score: float
+    why: str
+
+
+class WindowOut(Output):
+    start: datetime
+    end: datetime
+
+
+class SearchResult(Output):
+    """Candidates best first, the radius finally used and whether it was enlarged."""
+
+    candidates: list[Candidate]
+    radius_km: float
+    enlarged: bool
+    window: WindowOut
+
+    @property
+    def candidate_slot_ids(self) -> list[uuid.UUID]:
+        """Slot ids in ranking order (best first): the order in which to try holds."""
+        return [c.slot_id for c in self.candidates]

@@ -1,0 +1,239 @@
+"""Search: the best free slots near a patient, for a regulator, in its territories only.
+
+Rules (issue 4):
+- Scope: only active sites of the regulator's active territories, active professionals.
+- Free: status 'free', or 'held' with an expired hold (free again at once, before the sweeper).
+- Window: see `search_window.resolve_window` (default now → end of day+2 in the site's zone,
+  at most 72 h ahead, never in the past).
+- Radius: the territory's, else the département's default, else 20 km; with fewer than
+  min(5, limit) candidates the radius grows by the enlargement step, up to 3 times and 100 km
+  (`enlarged`, `radius_km` say so). Teleconsultation (VR) has no radius.
+- Order: the médecin traitant's slots, then SAS participants, then the others; inside a group by
+  score = minutes until the start + minutes of travel at SEARCH_TRAVEL_SPEED_KMH (VR: no travel).
+  A slot that starts before the patient could arrive (travel + SEARCH_TRAVEL_MARGIN_MINUTES) is
+  not offered. With OSRM_URL set, the road time also filters (it never loosens the filter).
+- Filters: modalities, specialty (exact code), languages (the professional speaks at least one
+  of them), accessible (true: accessible sites only).
+- Every search is audited: who, how many candidates, the radius; never the patient's location.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.core.config import Settings, get_settings
+from app.core.errors import InvalidInput
+from app.schemas.search import (
+    Candidate,
+    InseeLocation,
+    LatLon,
+    ProfessionalBrief,
+    SearchQuery,
+    SearchResult,
+    SiteBrief,
+    WindowOut,
+)
+from app.services import audit
+from app.services.ranking import GROUPS, explain
+from app.services.search_sql import SEARCH_SQL
+from app.services.search_window import (
+    TerritoryScope,
+    resolve_window,
+    search_radius,
+)
+from app.services.travel_time import OsrmTravelTimes, straight_line_minutes, travel_time_provider
+
+ALL_MODALITIES = ["AMB", "HH", "VR"]
+ENOUGH_CANDIDATES = 5
+
+_TERRITORIES_SQL = text(
+    """
+    SELECT id, departement, timezone, radius_km, enlargement_km
+    FROM territories WHERE id = ANY(CAST(:ids AS uuid[])) AND active
+    ORDER BY id
+    """
+)
+_CENTROID_SQL = text("SELECT lat, lon FROM communes WHERE insee_code = :code")
+
+
+async def patient_location(
+    session: AsyncSession, location: LatLon | InseeLocation
+) -> tuple[float, float]:
+    """The search point: the coordinates given, or the centroid of the commune (422 if none)."""
+    if isinstance(location, LatLon):
+        return location.lat, location.lon
+    row = (await session.execute(_CENTROID_SQL, {"code": location.insee_code})).one_or_none()
+    where = "body.location.insee_code"
+    if row is None:
+        raise InvalidInput(f"no commune has the INSEE code {location.insee_code}", location=where)
+    if row.lat is None:
+        raise InvalidInput(
+            f"no centroid is loaded for commune {location.insee_code}; "
+            "an admin loads them with PUT /v1/communes/centroids",
+            location=where,
+        )
+    return float(row.lat), float(row.lon)
+
+
+async def _territories(session: AsyncSession, principal: Principal) -> list[TerritoryScope]:
+    if not principal.territory_ids:
+        return []
+    rows = await session.execute(_TERRITORIES_SQL, {"ids": list(principal.territory_ids)})
+    return [TerritoryScope(*row) for row in rows]
+
+
+async def _road_filter(
+    provider: OsrmTravelTimes,
+    here: tuple[float, float],
+    rows: list[Any],
+    now: datetime,
+    margin_minutes: float,
+) -> tuple[list[Any], dict[Any, float]]:
+    """Drop in-person slots the patient cannot reach by road in time; None: keep them all."""
+    points = {r.site_id: (r.site_lat, r.site_lon) for r in rows if r.modality != "VR"}
+    sites = list(points)
+    minutes = await provider.minutes(here, [points[s] for s in sites])
+    if minutes is None:
+        return rows, {}
+    road = {s: m for s, m in zip(sites, minutes, strict=True) if m is not None}
+    kept = [
+        r
+        for r in rows
+        if r.modality == "VR"
+        or r.site_id not in road
+        or (r.start_at - now).total_seconds() / 60 >= road[r.site_id] + margin_minutes
+    ]
+    return kept, road
+
+
+async def find_candidates(
+    session: AsyncSession,
+    principal: Principal,
+    query: SearchQuery,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> SearchResult:
+    """Ranked free slots near the patient in the principal's territories (rules: module doc)."""
+    now = now or datetime.now(UTC)
+    settings = settings or get_settings()
+    lat, lon = await patient_location(session, query.location)
+    territories = await _territories(session, principal)
+    window = resolve_window(query.window, now, sorted({t.timezone for t in territories}))
+    radius = search_radius(territories)
+    modalities = query.modalities or ALL_MODALITIES
+    provider = travel_time_provider(settings)
+    # Road times can only remove candidates: fetch a few more to still fill the limit.
+    fetch = min(query.limit * 2, 100) if provider else query.limit
+    metres_per_minute = settings.search_travel_speed_kmh * 1000 / 60
+    params: dict[str, Any] = {
+        "lat": lat,
+        "lon": lon,
+        "now": now,
+        "window_start": window.start,
+        "window_end": window.end,
+        "explicit_end": window.explicit,
+        "modalities": modalities,
+        "territory_ids": [t.id for t in territories],
+        "accessible": bool(query.accessible),
+        "specialty": query.specialty,
+        "languages": query.languages,
+        "mt_rpps": query.medecin_traitant_rpps,
+        "metres_per_minute": metres_per_minute,
+        "margin_seconds": settings.search_travel_margin_minutes * 60,
+        "scan_cap": settings.search_scan_cap,
+        "limit": fetch,
+    }
+    enough = min(ENOUGH_CANDIDATES, query.limit)
+    rows: list[Any] = []
+    radius_km = radius.base_km
+    if territories:  # a client without territories sees nothing (and costs no query)
+        for radius_km in radius.steps():
+            params["radius_m"] = radius_km * 1000
+            rows = list(await session.execute(SEARCH_SQL, params))
+            if len(rows) >= enough or modalities == ["VR"]:
+                break
+
+    road: dict[Any, float] = {}
+    if provider is not None and rows:
+        rows, road = await _road_filter(
+            provider, (lat, lon), rows, now, settings.search_travel_margin_minutes
+        )
+    rows = rows[: query.limit]
+
+    candidates = [_candidate(r, now, radius.base_km, road, settings) for r in rows]
+    result = SearchResult(
+        candidates=candidates,
+        radius_km=radius_km,
+        enlarged=radius_km > radius.base_km,
+        window=WindowOut(start=window.start, end=window.reported_end),
+    )
+    await _audit(session, principal, territories, result, query)
+    return result
+
+
+def _candidate(
+    row: Any, now: datetime, base_radius_km: float, road: dict[Any, float], settings: Settings
+) -> Candidate:
+    distance_km = float(row.distance_m) / 1000
+    group = GROUPS[row.grp]
+    travel = road.get(row.site_id)
+    why = explain(
+        group,
+        row.modality,
+        distance_km,
+        (row.start_at - now).total_seconds() / 60,
+        travel
+        if travel is not None
+        else straight_line_minutes(distance_km, settings.search_travel_speed_kmh),
+        base_radius_km,
+        road_time=travel is not None,
+    )
+    return Candidate(
+        slot_id=row.slot_id,
+        start=row.start_at,
+        end=row.end_at,
+        modality=row.modality,
+        distance_km=round(distance_km, 3),
+        professional=ProfessionalBrief(
+            id=row.professional_id,
+            rpps=row.rpps,
+            family_name=row.family_name,
+            given_name=row.given_name,
+        ),
+        site=SiteBrief(
+            id=row.site_id, name=row.site_name, address=row.address, postcode=row.postcode
+        ),
+        territory_id=row.territory_id,
+        group=group,
+        score=round(float(row.score), 2),
+        why=why,
+    )
+
+
+async def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    territories: list[TerritoryScope],
+    result: SearchResult,
+    query: SearchQuery,
+) -> None:
+    # Counts and settings only: the patient's location and médecin traitant stay out of the trail.
+    await audit.record(
+        session,
+        principal,
+        "search.run",
+        "search",
+        territory_id=territories[0].id if len(territories) == 1 else None,
+        detail={
+            "candidates": len(result.candidates),
+            "radius_km": result.radius_km,
+            "enlarged": result.enlarged,
+            "limit": query.limit,
+            "modalities": query.modalities or ALL_MODALITIES,
+            "territory_ids": [str(t.id) for t in territories],
+        },
+    )
