@@ -1,0 +1,148 @@
+"""Check each pushed slot on its own (shape, offset, duration, horizon) before any SQL.
+
+A bad item is rejected with a stable problem type and never spoils the others. What needs the
+database (professional, site, overlap) is checked by `slot_writes`.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.core.errors import problem_type
+from app.schemas.slot import SlotItem
+
+MIN_DURATION = timedelta(minutes=5)
+MAX_DURATION = timedelta(hours=4)
+MAX_PAST = timedelta(days=1)
+MAX_AHEAD = timedelta(days=60)
+
+# The first failing field decides the problem type; anything else is `invalid-slot`.
+_FIELD_PROBLEMS = {"modality": "invalid-modality", "labels": "invalid-label"}
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A pushed slot that passed the checks that need no database."""
+
+    index: int
+    external_id: str
+    rpps: str
+    site_id: uuid.UUID
+    start: datetime  # UTC
+    end: datetime  # UTC
+    modality: str
+    labels: list[str]  # sorted, no repeats
+    booking_url: str | None
+
+
+def result(
+    index: int,
+    external_id: str | None,
+    status: str,
+    slot_id: uuid.UUID | None = None,
+    *,
+    slug: str | None = None,
+    detail: str | None = None,
+    location: str | None = None,
+) -> dict[str, Any]:
+    """One item's answer, as plain JSON-ready data (5,000 of them must serialise fast)."""
+    out: dict[str, Any] = {"index": index, "external_id": external_id, "status": status}
+    if slot_id is not None:
+        out["id"] = str(slot_id)
+    if slug is not None:
+        error: dict[str, Any] = {"type": problem_type(slug), "detail": detail or slug}
+        if location is not None:
+            error["location"] = location
+        out["error"] = error
+    return out
+
+
+def rejected(index: int, external_id: str | None, slug: str, detail: str) -> dict[str, Any]:
+    return result(
+        index, external_id, "rejected", slug=slug, detail=detail, location=f"slots[{index}]"
+    )
+
+
+def check_items(
+    raw_items: Sequence[Any], now: datetime
+) -> tuple[list[Candidate], dict[int, dict[str, Any]]]:
+    """Validate every item on its own; return the candidates and the rejections by index.
+
+    Rules: a timestamp has an offset; start < end; 5 min ≤ duration ≤ 4 h (real elapsed time,
+    so a slot across a DST change keeps its true length); start at most 1 day in the past and
+    60 days ahead of `now`; an external id appears once per batch.
+    """
+    candidates: list[Candidate] = []
+    rejections: dict[int, dict[str, Any]] = {}
+    seen: set[str] = set()
+    earliest, latest = now - MAX_PAST, now + MAX_AHEAD
+    for index, raw in enumerate(raw_items):
+        external_id = external_id_of(raw)
+        try:
+            item = SlotItem.model_validate(raw)
+        except ValidationError as exc:
+            rejections[index] = _schema_rejection(index, external_id, exc)
+            continue
+        start, end = item.start.astimezone(UTC), item.end.astimezone(UTC)
+        problem = _time_problem(start, end, earliest, latest)
+        if problem is None and item.external_id in seen:
+            problem = ("duplicate-external-id", "this external_id appears earlier in the batch")
+        if problem is not None:
+            rejections[index] = rejected(index, item.external_id, *problem)
+            continue
+        seen.add(item.external_id)
+        candidates.append(
+            Candidate(
+                index=index,
+                external_id=item.external_id,
+                rpps=item.professional_rpps,
+                site_id=item.site_id,
+                start=start,
+                end=end,
+                modality=item.modality,
+                labels=sorted(set(item.labels)),
+                booking_url=item.booking_url,
+            )
+        )
+    return candidates, rejections
+
+
+def _time_problem(
+    start: datetime, end: datetime, earliest: datetime, latest: datetime
+) -> tuple[str, str] | None:
+    if end <= start:
+        return "end-not-after-start", "end must be after start"
+    if not MIN_DURATION <= end - start <= MAX_DURATION:
+        minutes = (end - start).total_seconds() / 60
+        return "duration-out-of-range", f"a slot lasts 5 min to 4 h, not {minutes:g} min"
+    if start < earliest:
+        return "start-out-of-range", "start is more than 1 day in the past"
+    if start > latest:
+        return "start-out-of-range", "start is more than 60 days ahead"
+    return None
+
+
+def external_id_of(raw: Any) -> str | None:
+    """The item's external_id if it has a usable one, even when the item is otherwise invalid."""
+    value = raw.get("external_id") if isinstance(raw, dict) else None
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _schema_rejection(index: int, external_id: str | None, exc: ValidationError) -> dict[str, Any]:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    loc = first["loc"]
+    field = str(loc[0]) if loc else ""
+    if first["type"] == "timestamp_without_offset":
+        slug = "timestamp-without-offset"
+    else:
+        slug = _FIELD_PROBLEMS.get(field, "invalid-slot")
+    location = f"slots[{index}]" + "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc
+    )
+    more = exc.error_count() - 1
+    detail = f"{location}: {first['msg']}" + (f" (and {more} more)" if more else "")
+    return result(index, external_id, "rejected", slug=slug, detail=detail, location=location)
