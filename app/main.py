@@ -22,6 +22,7 @@ from app.routers import (
     professionals,
     searches,
     sites,
+    slots,
     territories,
 )
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics,
         searches,
         communes,
+        slots,
     ):
         app.include_router(module.router)
     return app
