@@ -170,3 +170,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(Exception, _unexpected_handler)
+
+
+class SlotNotFree(AppError):
+    status, slug, title = 409, "slot-not-free", "Slot not free"
