@@ -16,8 +16,10 @@ from app.core.server_timing import RequestTiming
 from app.routers import (
     api_clients,
     audit_events,
+    bookings,
     communes,
     health,
+    holds,
     metrics,
     professionals,
     searches,
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         searches,
         communes,
         slots,
+        holds,
+        bookings,
     ):
         app.include_router(module.router)
     return app

@@ -174,3 +174,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
 class SlotNotFree(AppError):
     status, slug, title = 409, "slot-not-free", "Slot not free"
+
+
+class HoldNotLive(AppError):
+    status, slug, title = 409, "hold-not-live", "Hold expired, released or already booked"
+
+
+class NoFreeSlot(AppError):
+    status, slug, title = 404, "no-free-slot", "No free slot"
+
+
+class RequestNotOpen(AppError):
+    status, slug, title = 409, "request-not-open", "En-sus request no longer open"

@@ -1,0 +1,49 @@
+import uuid
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from app.core.auth import RegulatorDep
+from app.core.db import SessionDep
+from app.routers.idempotent import IdempotencyKey, idempotent
+from app.schemas.hold import HoldCreate, HoldOut
+from app.services import holds
+
+router = APIRouter(prefix="/v1/holds", tags=["holds"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HoldOut,
+    responses={200: {"model": HoldOut, "description": "the regulator's live hold, renewed"}},
+)
+async def hold_slot(
+    request: Request,
+    body: HoldCreate,
+    session: SessionDep,
+    regulator: RegulatorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Hold a free slot for `ttl_seconds` (201), or renew your live hold on it (200)."""
+    outcome: list[HoldOut] = []
+
+    async def produce() -> HoldOut:
+        outcome.append(await holds.hold_slot(session, regulator, body))
+        return outcome[0]
+
+    response = await idempotent(
+        request, session, regulator, idempotency_key, body, status.HTTP_201_CREATED, produce
+    )
+    if outcome and outcome[0].renewed:
+        response.status_code = status.HTTP_200_OK
+    return response
+
+
+@router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def release_hold(
+    hold_id: uuid.UUID, session: SessionDep, regulator: RegulatorDep
+) -> Response:
+    """Release your hold; the slot is free again at once."""
+    await holds.release_hold(session, regulator, hold_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,68 @@
+"""Bookings: a live hold confirmed with the patient minimum; statuses reported by the practice."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from app.schemas.common import Input, Output
+from app.schemas.identifiers import Name, Phone
+
+BookingStatus = Literal["held", "released", "expired", "booked", "fulfilled", "noshow", "cancelled"]
+ReportedStatus = Literal["fulfilled", "noshow", "cancelled"]
+OLDEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+Reason = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=2000)]
+
+
+class Patient(Input):
+    """The patient minimum (kept encrypted at rest, never logged or audited)."""
+
+    family_name: Name
+    given_name: Name
+    birth_date: date
+    phone: Phone
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date_in_the_past(cls, value: date) -> date:
+        if not OLDEST_BIRTH_DATE <= value < date.today():
+            raise ValueError("a birth date is a past date, from 1900-01-01")
+        return value
+
+
+class BookingCreate(Input):
+    """`POST /v1/bookings`: confirm a live hold of the calling regulator."""
+
+    hold_id: uuid.UUID
+    patient: Patient
+    reason: Reason | None = None
+
+
+class BookingStatusUpdate(Input):
+    """`PATCH /v1/bookings/{id}`: what happened, reported by the practice software."""
+
+    status: ReportedStatus
+
+
+class BookingOut(Output):
+    id: uuid.UUID
+    hold_id: uuid.UUID
+    slot_id: uuid.UUID
+    external_id: str
+    status: BookingStatus
+    start: datetime
+    end: datetime
+    modality: str
+    professional_id: uuid.UUID
+    site_id: uuid.UUID
+    booked_at: datetime | None
+    updated_at: datetime
+    patient: Patient | None = None
+    reason: str | None = None
