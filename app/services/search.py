@@ -116,8 +116,12 @@ async def find_candidates(
     *,
     now: datetime | None = None,
     settings: Settings | None = None,
+    travel_times: OsrmTravelTimes | None = None,
 ) -> SearchResult:
-    """Ranked free slots near the patient in the principal's territories (rules: module doc)."""
+    """Ranked free slots near the patient in the principal's territories (rules: module doc).
+
+    `travel_times` overrides the provider configured by OSRM_URL (tests, benchmarks).
+    """
     now = now or datetime.now(UTC)
     settings = settings or get_settings()
     lat, lon = await patient_location(session, query.location)
@@ -125,7 +129,7 @@ async def find_candidates(
     window = resolve_window(query.window, now, sorted({t.timezone for t in territories}))
     radius = search_radius(territories)
     modalities = query.modalities or ALL_MODALITIES
-    provider = travel_time_provider(settings)
+    provider = travel_times or travel_time_provider(settings)
     # Road times can only remove candidates: fetch a few more to still fill the limit.
     fetch = min(query.limit * 2, 100) if provider else query.limit
     metres_per_minute = settings.search_travel_speed_kmh * 1000 / 60
