@@ -1,8 +1,8 @@
 """Shapes shared by every domain: strict input models, partial updates and cursor pages."""
 
-from typing import ClassVar, Generic, Self, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 T = TypeVar("T")
 
@@ -18,16 +18,13 @@ class Patch(Input):
 
     nullable: ClassVar[frozenset[str]] = frozenset()
 
-    @model_validator(mode="after")
-    def _no_null_for_required_fields(self) -> Self:
-        nulls = [
-            name
-            for name in self.model_fields_set
-            if getattr(self, name) is None and name not in self.nullable
-        ]
-        if nulls:
-            raise ValueError(f"{', '.join(sorted(nulls))} may not be null")
-        return self
+    # A field validator (not a model one) so that the error's location names the field.
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null_for_required_fields(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
 
     def changes(self) -> dict[str, object]:
         return self.model_dump(exclude_unset=True)

@@ -6,15 +6,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Conflict
 
 
-async def flush_unique(session: AsyncSession, detail: str, location: str) -> None:
-    """Flush inside a savepoint; a unique violation becomes a 409 naming `location`.
+async def add_unique(session: AsyncSession, instance: object, detail: str, location: str) -> None:
+    """Add and flush `instance` inside a savepoint; a unique violation becomes a 409 at `location`.
 
-    The database decides (two concurrent creates cannot both pass a Python check).
+    The database decides (two concurrent creates cannot both pass a Python check). The instance
+    is added inside the savepoint so that its rollback leaves the session usable: a pending
+    object from the enclosing transaction that fails to flush would poison the whole session.
     """
     try:
         async with session.begin_nested():
+            session.add(instance)
             await session.flush()
     except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "23505" or "unique" in str(exc.orig).lower():
+        if getattr(exc.orig, "sqlstate", None) == "23505":
             raise Conflict(detail, location=location) from None
         raise

@@ -25,7 +25,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, row_id = orjson.loads(raw)
-        return datetime.fromisoformat(created), uuid.UUID(row_id)
+        created_at = datetime.fromisoformat(created)
+        if created_at.utcoffset() is None:  # every cursor we issue carries its offset
+            raise ValueError("naive timestamp")
+        return created_at, uuid.UUID(row_id)
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise InvalidInput(
             "cursor: not a cursor returned by this list", location="cursor"

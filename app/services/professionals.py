@@ -10,7 +10,7 @@ from app.core.errors import NotFound
 from app.models import Professional
 from app.schemas.professional import ProfessionalCreate, ProfessionalUpdate
 from app.services import audit
-from app.services.constraints import flush_unique
+from app.services.constraints import add_unique
 from app.services.pagination import keyset, page
 
 
@@ -19,8 +19,9 @@ async def create_professional(
 ) -> Professional:
     """Create a professional; the RPPS is unique."""
     professional = Professional(**data.model_dump())
-    session.add(professional)
-    await flush_unique(session, f"a professional with RPPS {data.rpps} already exists", "body.rpps")
+    await add_unique(
+        session, professional, f"a professional with RPPS {data.rpps} already exists", "body.rpps"
+    )
     await session.refresh(professional)
     await audit.record(session, actor, "professional.create", "professional", professional.id)
     return professional

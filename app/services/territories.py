@@ -10,7 +10,7 @@ from app.core.errors import NotFound
 from app.models import Territory
 from app.schemas.territory import TerritoryCreate, TerritoryOut, TerritoryUpdate
 from app.services import audit
-from app.services.constraints import flush_unique
+from app.services.constraints import add_unique
 from app.services.pagination import keyset, page
 from app.services.radii import default_radius
 
@@ -30,9 +30,8 @@ async def create_territory(
     """Create a CPTS; its FINESS is unique."""
     values = data.model_dump(exclude_none=True)
     territory = Territory(**values)
-    session.add(territory)
-    await flush_unique(
-        session, f"a territory with FINESS {data.finess} already exists", "body.finess"
+    await add_unique(
+        session, territory, f"a territory with FINESS {data.finess} already exists", "body.finess"
     )
     await session.refresh(territory)
     await audit.record(
