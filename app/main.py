@@ -18,6 +18,7 @@ from app.routers import (
     audit_events,
     bookings,
     communes,
+    dispatch,
     health,
     holds,
     metrics,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         slots,
         holds,
         bookings,
+        dispatch,
     ):
         app.include_router(module.router)
     return app

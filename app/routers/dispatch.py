@@ -1,0 +1,79 @@
+from fastapi import APIRouter, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from app.core.auth import RegulatorDep
+from app.core.db import SessionDep
+from app.core.errors import NoFreeSlot, problem_response
+from app.routers.idempotent import IdempotencyKey, idempotent
+from app.schemas.dispatch import DispatchOut, DispatchRequest
+from app.services import dispatch as dispatching
+
+router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"])
+
+
+def _no_free_slot(outcome: dispatching.NoFreeSlotFound) -> NoFreeSlot:
+    result = outcome.result
+    return NoFreeSlot(
+        f"no free slot within {result.radius_km:g} km between "
+        f"{result.window.start.isoformat()} and {result.window.end.isoformat()}; "
+        "open an en-sus request to the professionals who accept patients beyond their slots",
+        radius_km=result.radius_km,
+        enlarged=result.enlarged,
+        en_sus_request={
+            "method": "POST",
+            "href": "/v1/requests",
+            "body": outcome.query.model_dump(mode="json", exclude_none=True),
+        },
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DispatchOut,
+    responses={404: {"description": "no free slot (problem type …/no-free-slot)"}},
+)
+async def dispatch(
+    request: Request,
+    body: DispatchRequest,
+    session: SessionDep,
+    regulator: RegulatorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Search and hold the best free slot in one call; 404 `no-free-slot` when none is free.
+
+    Without an Idempotency-Key the 404 is answered, not raised, so the transaction commits and
+    the search's audit is kept; with one, it is raised so that the key stays free for a retry.
+    """
+    if idempotency_key is None:
+        outcome = await dispatching.dispatch(
+            session, regulator, body, settings=request.app.state.settings
+        )
+        if isinstance(outcome, dispatching.NoFreeSlotFound):
+            return _app_error_response(request, _no_free_slot(outcome))
+        return JSONResponse(jsonable_encoder(outcome), status_code=status.HTTP_201_CREATED)
+
+    async def produce() -> DispatchOut:
+        outcome = await dispatching.dispatch(
+            session, regulator, body, settings=request.app.state.settings
+        )
+        if isinstance(outcome, dispatching.NoFreeSlotFound):
+            raise _no_free_slot(outcome)
+        return outcome
+
+    return await idempotent(
+        request, session, regulator, idempotency_key, body, status.HTTP_201_CREATED, produce
+    )
+
+
+def _app_error_response(request: Request, error: NoFreeSlot) -> Response:
+    return problem_response(
+        error.status,
+        error.slug,
+        error.title,
+        error.detail,
+        instance=request.url.path,
+        **error.extensions,
+    )

@@ -1,0 +1,82 @@
+"""One-call dispatch: search, then hold the best candidate that is still free.
+
+Rules (issue 4): never fail because of a race while other free slots exist. The candidates are
+tried in ranking order in one statement that skips slots other transactions are taking right
+now (`SKIP LOCKED`); if all were skipped or taken, a second statement waits for those writers
+and takes the first candidate still free; if the search had more candidates than it returned,
+it is run again (held slots drop out of it). Only then is the answer "no free slot".
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.core.config import Settings
+from app.schemas.dispatch import MAX_ALTERNATIVES, DispatchOut, DispatchRequest
+from app.schemas.search import SearchQuery, SearchResult
+from app.services import audit, holds
+from app.services.search import find_candidates
+
+MAX_SEARCH_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class NoFreeSlotFound:
+    """Nothing could be held: the last search, to say how far it looked."""
+
+    result: SearchResult
+    query: SearchQuery
+
+
+async def dispatch(
+    session: AsyncSession,
+    principal: Principal,
+    data: DispatchRequest,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> DispatchOut | NoFreeSlotFound:
+    """Search and hold the best free candidate for the regulator (rules: module doc)."""
+    query = SearchQuery.model_validate(data.model_dump(exclude={"ttl_seconds"}))
+    for _ in range(MAX_SEARCH_ROUNDS):
+        result = await find_candidates(session, principal, query, now=now, settings=settings)
+        ids = [c.slot_id for c in result.candidates]
+        hold = await holds.take_first_free(session, principal, ids, data.ttl_seconds)
+        if hold is None and ids:
+            hold = await holds.take_first_free(session, principal, ids, data.ttl_seconds, wait=True)
+        if hold is not None:
+            position = ids.index(hold.slot_id)
+            await audit.record(
+                session,
+                principal,
+                "hold.create",
+                "hold",
+                hold.id,
+                territory_id=hold.territory_id,
+                detail={
+                    "slot_id": str(hold.slot_id),
+                    "ttl_seconds": data.ttl_seconds,
+                    "via": "dispatch",
+                    "rank": position + 1,
+                    "candidates": len(ids),
+                },
+            )
+            return DispatchOut(
+                hold=holds.hold_out(hold, data.ttl_seconds),
+                candidate=result.candidates[position],
+                alternatives=result.candidates[position + 1 : position + 1 + MAX_ALTERNATIVES],
+                radius_km=result.radius_km,
+                enlarged=result.enlarged,
+            )
+        if len(ids) < query.limit:  # the search gave all it had: nothing more to try
+            break
+    await audit.record(
+        session,
+        principal,
+        "dispatch.no_free_slot",
+        "dispatch",
+        detail={"radius_km": result.radius_km, "enlarged": result.enlarged},
+    )
+    return NoFreeSlotFound(result, query)
