@@ -1,5 +1,7 @@
 """The application factory: lifespan (database, background work), routers and error handlers."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,11 +25,13 @@ from app.routers import (
     holds,
     metrics,
     professionals,
+    requests,
     searches,
     sites,
     slots,
     territories,
 )
+from app.services.hold_expiry import run_sweeper
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(url, settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        # Expired holds and en-sus requests: swept in every process (leased with SKIP LOCKED).
+        sweeper = asyncio.create_task(run_sweeper(app.state.sessionmaker), name="expiry-sweeper")
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await engine.dispose()
 
     app = FastAPI(
@@ -71,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holds,
         bookings,
         dispatch,
+        requests,
     ):
         app.include_router(module.router)
     return app

@@ -1,11 +1,14 @@
 import base64
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import PracticeSoftwareDep, Principal, RegulatorDep, require_role
 from app.core.crypto import CipherDep, PatientCipher
@@ -18,13 +21,54 @@ from app.services import bookings, idempotency
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
 
 
-def _sealed_answer(cipher: PatientCipher, client_id: uuid.UUID, key: str, body: Any) -> Any:
+def _sealed(cipher: PatientCipher, client_id: uuid.UUID, key: str, body: Any) -> Any:
     sealed = cipher.seal_json(body, f"idempotency:{client_id}:{key}")
     return {"sealed": base64.b64encode(sealed).decode()}
 
 
-def _opened_answer(cipher: PatientCipher, client_id: uuid.UUID, key: str, stored: Any) -> Any:
+def _opened(cipher: PatientCipher, client_id: uuid.UUID, key: str, stored: Any) -> Any:
     return cipher.open_json(base64.b64decode(stored["sealed"]), f"idempotency:{client_id}:{key}")
+
+
+async def sealed_idempotent(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    cipher: PatientCipher,
+    key: str | None,
+    body: BaseModel,
+    status_code: int,
+    produce: Callable[[], Awaitable[Any]],
+) -> JSONResponse:
+    """`idempotent(...)` for answers that hold patient data: the remembered answer is sealed,
+    and the body is compared by a keyed digest (a plain hash of a patient's name and birth date
+    could be reversed by trying them). Without a key, the write just runs."""
+    if key is None:
+        return JSONResponse(jsonable_encoder(await produce()), status_code=status_code)
+    canonical = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    replay = await idempotency.claim(
+        session,
+        principal.client_id,
+        key,
+        request.method,
+        request.url.path,
+        cipher.fingerprint(canonical),
+    )
+    if replay is not None:
+        return JSONResponse(
+            _opened(cipher, principal.client_id, key, replay.body),
+            status_code=replay.status_code,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    content = jsonable_encoder(await produce())
+    await idempotency.remember(
+        session,
+        principal.client_id,
+        key,
+        status_code,
+        _sealed(cipher, principal.client_id, key, content),
+    )
+    return JSONResponse(content, status_code=status_code)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BookingOut)
@@ -36,41 +80,27 @@ async def book_hold(
     cipher: CipherDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Confirm your live hold with the patient minimum. `Idempotency-Key` is required.
-
-    Same key and body: the first answer again. The remembered answer holds patient data, so it
-    is stored sealed, and the body is compared by a keyed digest, not a plain hash.
-    """
+    """Confirm your live hold with the patient minimum. `Idempotency-Key` is required: the same
+    key and body answer the first booking again."""
     if idempotency_key is None:
         raise IdempotencyKeyMissing(
             "POST /v1/bookings requires an Idempotency-Key header (a UUID per intended booking)",
             location="Idempotency-Key",
         )
-    canonical = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    replay = await idempotency.claim(
+
+    async def produce() -> BookingOut:
+        return await bookings.book_hold(session, regulator, cipher, body, idempotency_key)
+
+    return await sealed_idempotent(
+        request,
         session,
-        regulator.client_id,
+        regulator,
+        cipher,
         idempotency_key,
-        request.method,
-        request.url.path,
-        cipher.fingerprint(canonical),
-    )
-    if replay is not None:
-        return JSONResponse(
-            _opened_answer(cipher, regulator.client_id, idempotency_key, replay.body),
-            status_code=replay.status_code,
-            headers={"Idempotent-Replayed": "true"},
-        )
-    booking = await bookings.book_hold(session, regulator, cipher, body, idempotency_key)
-    content = jsonable_encoder(booking)
-    await idempotency.remember(
-        session,
-        regulator.client_id,
-        idempotency_key,
+        body,
         status.HTTP_201_CREATED,
-        _sealed_answer(cipher, regulator.client_id, idempotency_key, content),
+        produce,
     )
-    return JSONResponse(content, status_code=status.HTTP_201_CREATED)
 
 
 @router.get("/{booking_id}")

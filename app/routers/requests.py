@@ -1,0 +1,69 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse
+
+from app.core.auth import (
+    PracticeSoftwareOrAdminDep,
+    Principal,
+    RegulatorDep,
+    require_role,
+)
+from app.core.crypto import CipherDep
+from app.core.db import SessionDep
+from app.routers.bookings import sealed_idempotent
+from app.routers.idempotent import IdempotencyKey
+from app.schemas.en_sus_request import EnSusAccept, EnSusRequestCreate, EnSusRequestOut
+from app.services import en_sus
+
+router = APIRouter(prefix="/v1/requests", tags=["en sus"])
+
+ReaderDep = Annotated[Principal, Depends(require_role("regulator", "practice_software", "admin"))]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=EnSusRequestOut)
+async def create_request(
+    request: Request,
+    body: EnSusRequestCreate,
+    session: SessionDep,
+    regulator: RegulatorDep,
+    cipher: CipherDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Ask the territory's professionals who accept patients beyond their slots (en sus)."""
+
+    async def produce() -> EnSusRequestOut:
+        return await en_sus.create_request(session, regulator, cipher, body)
+
+    # The answer holds the reason (patient data): remembered sealed.
+    return await sealed_idempotent(
+        request,
+        session,
+        regulator,
+        cipher,
+        idempotency_key,
+        body,
+        status.HTTP_201_CREATED,
+        produce,
+    )
+
+
+@router.get("/{request_id}")
+async def read_request(
+    request_id: uuid.UUID, session: SessionDep, principal: ReaderDep, cipher: CipherDep
+) -> EnSusRequestOut:
+    """An en-sus request, for the regulators of its territory and the practices asked."""
+    return await en_sus.read_request(session, principal, cipher, request_id)
+
+
+@router.post("/{request_id}/accept")
+async def accept_request(
+    request_id: uuid.UUID,
+    body: EnSusAccept,
+    session: SessionDep,
+    principal: PracticeSoftwareOrAdminDep,
+    cipher: CipherDep,
+) -> EnSusRequestOut:
+    """Take the patient for one of your professionals: the first accept wins, later ones 409."""
+    return await en_sus.accept_request(session, principal, cipher, request_id, body)

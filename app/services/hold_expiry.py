@@ -1,0 +1,105 @@
+"""The background sweep: expired holds back to free, lapsed en-sus requests to expired.
+
+Expired holds are already free for searches and holds (their queries treat them as free); the
+sweep makes the rows say so and tells the practice software (`hold.expired`). Rows are leased
+with `FOR UPDATE SKIP LOCKED`, so any number of app processes sweep side by side without
+waiting on each other or on a regulator taking the same slot.
+"""
+
+import asyncio
+import logging
+import random
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.services.en_sus import expire_requests
+
+logger = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_SECONDS = 5.0
+SWEEP_BATCH = 500
+
+_EXPIRE_HOLDS = text(
+    """
+    WITH due AS (
+        SELECT s.id FROM slots s
+        WHERE s.status = 'held' AND s.hold_expires_at < now()
+        ORDER BY s.hold_expires_at
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    ), freed AS (
+        UPDATE slots s SET status = 'free', hold_expires_at = NULL,
+                           version = s.version + 1, updated_at = now()
+        FROM due WHERE s.id = due.id AND s.status = 'held' AND s.hold_expires_at < now()
+        RETURNING s.id, s.external_id, s.source_client_id, s.site_id
+    ), lapsed AS (
+        UPDATE bookings b SET status = 'expired', updated_at = now()
+        FROM freed WHERE b.slot_id = freed.id AND b.status = 'held'
+        RETURNING b.id, b.slot_id, b.regulator_client_id
+    ), place AS (
+        SELECT f.*, si.territory_id, l.id AS hold_id, l.regulator_client_id
+        FROM lapsed l JOIN freed f ON f.id = l.slot_id JOIN sites si ON si.id = f.site_id
+    ), events AS (
+        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
+        SELECT 'hold.expired', p.source_client_id, p.territory_id,
+               jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
+                                  'external_id', p.external_id)
+        FROM place p
+    ), trail AS (
+        INSERT INTO audit_events (actor, action, resource_type, resource_id, territory_id, detail)
+        SELECT 'system:hold-expiry', 'hold.expire', 'hold', p.hold_id::text, p.territory_id,
+               jsonb_build_object('slot_id', p.id, 'regulator_client_id', p.regulator_client_id)
+        FROM place p
+    )
+    SELECT count(*) FROM freed
+    """
+)
+
+
+async def expire_holds(session: AsyncSession, batch: int = SWEEP_BATCH) -> int:
+    """Free up to `batch` slots whose hold expired; their holds become `expired`.
+
+    Rule: leased with SKIP LOCKED; a slot a regulator is taking right now is left to that
+    regulator (its own conditional update treats the expired hold as free).
+    """
+    freed: int = (await session.execute(_EXPIRE_HOLDS, {"batch": batch})).scalar_one()
+    return freed
+
+
+async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    """One pass: holds then requests, each batch in its own short transaction."""
+    holds_freed = requests_expired = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            freed = await expire_holds(session)
+        holds_freed += freed
+        if freed < SWEEP_BATCH:
+            break
+    while True:
+        async with sessionmaker() as session, session.begin():
+            expired = await expire_requests(session, SWEEP_BATCH)
+        requests_expired += expired
+        if expired < SWEEP_BATCH:
+            break
+    return holds_freed, requests_expired
+
+
+async def run_sweeper(
+    sessionmaker: async_sessionmaker[AsyncSession], interval: float = SWEEP_INTERVAL_SECONDS
+) -> None:
+    """Sweep every `interval` seconds (with jitter) until cancelled; a failed pass is logged."""
+    while True:
+        try:
+            holds_freed, requests_expired = await sweep_once(sessionmaker)
+            if holds_freed or requests_expired:
+                logger.info(
+                    "expiry sweep: %d holds freed, %d en-sus requests expired",
+                    holds_freed,
+                    requests_expired,
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the loop must outlive a database restart
+            logger.exception("expiry sweep failed; retrying at the next interval")
+        await asyncio.sleep(interval * random.uniform(0.8, 1.2))  # noqa: S311 (jitter only)
