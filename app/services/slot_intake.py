@@ -146,3 +146,33 @@ def _schema_rejection(index: int, external_id: str | None, exc: ValidationError)
     more = exc.error_count() - 1
     detail = f"{location}: {first['msg']}" + (f" (and {more} more)" if more else "")
     return result(index, external_id, "rejected", slug=slug, detail=detail, location=location)
+
+
+@dataclass(slots=True)
+class Row:
+    """A candidate resolved against the database: what to write."""
+
+    item: Candidate
+    professional_id: uuid.UUID
+    territory_id: uuid.UUID
+    lat: float
+    lon: float
+    slot_id: uuid.UUID | None
+
+
+def overlap(item: Candidate, other: str | None, *, in_batch: bool) -> dict[str, Any]:
+    if in_batch:
+        detail = "overlaps an earlier item of this batch for the same professional"
+    elif other is not None:
+        detail = f"overlaps the active slot {other!r} of the same professional"
+    else:
+        detail = "overlaps another active slot of the same professional"
+    return rejected(item.index, item.external_id, "slot-overlap", detail)
+
+
+def landed(rows: Sequence[Row], done: dict[int, uuid.UUID], status: str) -> dict[int, Any]:
+    return {
+        r.item.index: result(r.item.index, r.item.external_id, status, done[r.item.index])
+        for r in rows
+        if r.item.index in done
+    }

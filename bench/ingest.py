@@ -1,0 +1,325 @@
+"""Ingest benchmark: 5,000-slot batches through `PUT /v1/slots` beside a raw COPY of the same rows.
+
+    python -m bench.ingest [--rounds 3] [--batches 4] [--professionals 500] [--json out.json]
+
+The service runs as in production (`python -m app serve`, a real uvicorn on loopback) against a
+scratch database `snp_bench_ingest` (dropped and re-created each run) on the server named by
+BENCH_DATABASE_URL or DATABASE_URL, else on the embedded PostgreSQL. The baseline COPYs the same
+rows with asyncpg into a scratch table with the same indexes and constraints as `slots` (unique,
+exclusion, GiST, checks, foreign keys), one transaction a batch. Runs are interleaved (COPY batch,
+then the same batch over HTTP) so both see the same machine. The service figure includes
+validation, the per-item answer and the outbox events; the target is ≥ 15,000 slots/s.
+"""
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import median
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import orjson
+
+from app.core.config import get_settings
+from app.core.db import plain_url
+from app.core.security import hash_api_key
+from app.services import migrations
+
+DATABASE = "snp_bench_ingest"
+BATCH = 5_000
+SLOTS_A_DAY = 10  # per professional: 10 × 20 min, so a batch is BATCH / SLOTS_A_DAY professionals
+TARGET = 15_000
+COPY_COLUMNS = (
+    "source_client_id",
+    "external_id",
+    "professional_id",
+    "site_id",
+    "start_at",
+    "end_at",
+    "modality",
+    "labels",
+    "booking_url",
+    "lat",
+    "lon",
+)
+
+
+@dataclass
+class World:
+    url: str
+    key: str
+    client_id: uuid.UUID
+    professionals: list[tuple[uuid.UUID, str, uuid.UUID, float, float]]  # id, rpps, site, lat, lon
+
+
+def server_url() -> str:
+    explicit = os.environ.get("BENCH_DATABASE_URL") or get_settings().database_url
+    if explicit:
+        return plain_url(explicit)
+    from app.core.embedded import start_embedded_postgres
+
+    return plain_url(start_embedded_postgres(get_settings().app_data_dir, "postgres"))
+
+
+def with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + database))
+
+
+async def prepare(server: str, professionals: int) -> World:
+    """A fresh, migrated database with one territory, sites, professionals and a client key."""
+    admin = await asyncpg.connect(with_database(server, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await admin.close()
+    url = with_database(server, DATABASE)
+    await migrations.upgrade_async(url)
+    key = f"snp_bench_{uuid.uuid4().hex}"
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            territory = await conn.fetchval(
+                "INSERT INTO territories (name, finess, departement) "
+                "VALUES ('CPTS bench', '440000000', '44') RETURNING id"
+            )
+            sites = await conn.fetch(
+                """
+                INSERT INTO sites (territory_id, name, address, postcode, insee_code, lat, lon)
+                SELECT $1, 'Site ' || g, g || ' rue du Bench', '44000', '44109',
+                       47.0 + g * 0.01, -1.5 - g * 0.01
+                FROM generate_series(1, 50) g
+                RETURNING id, lat, lon
+                """,
+                territory,
+            )
+            pros = await conn.fetch(
+                """
+                INSERT INTO professionals (rpps, family_name, given_name, profession)
+                SELECT lpad((10000000000 + g)::text, 11, '0'), 'Bench', 'Pro ' || g, '10'
+                FROM generate_series(1, $1) g
+                RETURNING id, rpps
+                """,
+                professionals,
+            )
+            placed = [
+                (p["id"], p["rpps"], sites[i % len(sites)]["id"], sites[i % len(sites)]["lat"])
+                for i, p in enumerate(pros)
+            ]
+            await conn.executemany(
+                "INSERT INTO site_professionals (site_id, professional_id) VALUES ($1, $2)",
+                [(site, pro) for pro, _, site, _ in placed],
+            )
+            client_id = await conn.fetchval(
+                "INSERT INTO api_clients (name, role, key_prefix, key_hash) "
+                "VALUES ('bench software', 'practice_software', $1, $2) RETURNING id",
+                key[:16],
+                hash_api_key(key),
+            )
+            await conn.executemany(
+                "INSERT INTO api_client_professionals (client_id, professional_id) VALUES ($1, $2)",
+                [(client_id, pro) for pro, *_ in placed],
+            )
+            await conn.execute(
+                """
+                CREATE TABLE bench_copy_slots (LIKE slots INCLUDING ALL);
+                ALTER TABLE bench_copy_slots
+                    ADD FOREIGN KEY (source_client_id) REFERENCES api_clients (id),
+                    ADD FOREIGN KEY (professional_id) REFERENCES professionals (id),
+                    ADD FOREIGN KEY (site_id) REFERENCES sites (id);
+                """
+            )
+        by_site = {s["id"]: (s["lat"], s["lon"]) for s in sites}
+    finally:
+        await conn.close()
+    return World(
+        url=url,
+        key=key,
+        client_id=client_id,
+        professionals=[(pro, rpps, site, *by_site[site]) for pro, rpps, site, _ in placed],
+    )
+
+
+def batches(world: World, count: int) -> list[list[dict[str, Any]]]:
+    """`count` batches of BATCH items; batch b fills day b + 1 of BATCH / SLOTS_A_DAY pros."""
+    day0 = (datetime.now(UTC) + timedelta(days=1)).replace(
+        hour=7, minute=0, second=0, microsecond=0
+    )
+    per_batch = BATCH // SLOTS_A_DAY
+    out = []
+    for b in range(count):
+        items = []
+        for p in range(per_batch):
+            pro, rpps, site, _, _ = world.professionals[p % len(world.professionals)]
+            for k in range(SLOTS_A_DAY):
+                start = day0 + timedelta(days=b, minutes=20 * k)
+                items.append(
+                    {
+                        "external_id": f"b{b}-p{p}-k{k}",
+                        "professional_rpps": rpps,
+                        "site_id": str(site),
+                        "start": start.isoformat(),
+                        "end": (start + timedelta(minutes=20)).isoformat(),
+                        "modality": "AMB",
+                        "labels": ["SNP"],
+                        "_pro": pro,
+                    }
+                )
+        out.append(items)
+    return out
+
+
+async def copy_batch(conn: asyncpg.Connection, world: World, items: list[dict[str, Any]]) -> float:
+    where = {pro: (site, lat, lon) for pro, _, site, lat, lon in world.professionals}
+    records = []
+    for it in items:
+        site, lat, lon = where[it["_pro"]]
+        records.append(
+            (
+                world.client_id,
+                it["external_id"],
+                it["_pro"],
+                site,
+                datetime.fromisoformat(it["start"]),
+                datetime.fromisoformat(it["end"]),
+                it["modality"],
+                it["labels"],
+                None,
+                lat,
+                lon,
+            )
+        )
+    began = time.perf_counter()
+    async with conn.transaction():
+        await conn.copy_records_to_table("bench_copy_slots", records=records, columns=COPY_COLUMNS)
+    return time.perf_counter() - began
+
+
+async def put_batch(http: httpx.AsyncClient, key: str, body: bytes, expect: str) -> float:
+    began = time.perf_counter()
+    response = await http.put(
+        "/v1/slots",
+        content=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    elapsed = time.perf_counter() - began
+    if response.status_code != 200:
+        raise SystemExit(f"PUT /v1/slots answered {response.status_code}: {response.text[:500]}")
+    counts = response.json()["counts"]
+    if counts[expect] != BATCH:
+        raise SystemExit(f"expected {BATCH} {expect}, got {counts}")
+    return elapsed
+
+
+def start_service(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise SystemExit("the service exited before it was ready")
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("the service did not become ready in 30 s")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    world = await prepare(server_url(), args.professionals)
+    all_batches = batches(world, args.rounds * args.batches)
+    bodies = [
+        orjson.dumps({"slots": [{k: v for k, v in it.items() if k != "_pro"} for it in b]})
+        for b in all_batches
+    ]
+    process, base = start_service(world.url)
+    copy_times: list[float] = []
+    create_times: list[float] = []
+    repush_times: list[float] = []
+    try:
+        await wait_ready(base, process)
+        conn = await asyncpg.connect(world.url)
+        timeout = httpx.Timeout(120.0)
+        async with httpx.AsyncClient(base_url=base, timeout=timeout) as http:
+            for i, (items, body) in enumerate(zip(all_batches, bodies, strict=True)):
+                copy_times.append(await copy_batch(conn, world, items))
+                create_times.append(await put_batch(http, world.key, body, "created"))
+                repush_times.append(await put_batch(http, world.key, body, "unchanged"))
+                print(
+                    f"batch {i + 1}/{len(bodies)}: COPY {copy_times[-1] * 1000:.0f} ms, "
+                    f"PUT {create_times[-1] * 1000:.0f} ms, "
+                    f"re-PUT {repush_times[-1] * 1000:.0f} ms",
+                    flush=True,
+                )
+        await conn.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return summarise(copy_times, create_times, repush_times)
+
+
+def summarise(copy: list[float], create: list[float], repush: list[float]) -> dict[str, Any]:
+    rate = {
+        "copy_slots_per_s": BATCH / median(copy),
+        "put_created_slots_per_s": BATCH / median(create),
+        "put_unchanged_slots_per_s": BATCH / median(repush),
+    }
+    return {
+        **{k: round(v) for k, v in rate.items()},
+        "ratio_put_to_copy": round(rate["put_created_slots_per_s"] / rate["copy_slots_per_s"], 3),
+        "target_slots_per_s": TARGET,
+        "target_met": rate["put_created_slots_per_s"] >= TARGET,
+        "batch": BATCH,
+        "batches": len(copy),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batches", type=int, default=4, help="batches a round (one day each)")
+    parser.add_argument("--professionals", type=int, default=BATCH // SLOTS_A_DAY)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    if args.rounds * args.batches > 55:
+        parser.error("at most 55 batches: slots may start at most 60 days ahead")
+    figures = asyncio.run(run(args))
+    print()
+    print(f"{'path':<34}{'slots/s':>10}")
+    print(f"{'raw COPY (same rows, same table)':<34}{figures['copy_slots_per_s']:>10}")
+    print(f"{'PUT /v1/slots, new slots':<34}{figures['put_created_slots_per_s']:>10}")
+    print(f"{'PUT /v1/slots, unchanged re-push':<34}{figures['put_unchanged_slots_per_s']:>10}")
+    print(
+        f"ratio PUT/COPY {figures['ratio_put_to_copy']}; target ≥ {TARGET} slots/s: "
+        f"{'met' if figures['target_met'] else 'NOT met'}"
+    )
+    print(orjson.dumps(figures).decode())
+    if args.json:
+        args.json.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+
+
+if __name__ == "__main__":
+    main()
