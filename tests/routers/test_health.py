@@ -1,10 +1,7 @@
 """Liveness and readiness: /readyz is 200 only when the database answers at the schema's head."""
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -13,7 +10,7 @@ from app.core.config import Settings
 from app.core.db import create_engine
 from app.main import create_app
 from app.services import migrations
-from tests.conftest import _with_database
+from tests.fresh_database import fresh_database
 
 
 async def test_healthz_is_200_without_auth(client: httpx.AsyncClient) -> None:
@@ -31,22 +28,9 @@ async def test_readyz_is_200_at_the_head_revision(client: httpx.AsyncClient) -> 
 @pytest.fixture
 async def database_at_0001(server_url: str) -> AsyncIterator[str]:
     """A fresh database whose schema stopped at the first migration."""
-    name = f"snp_behind_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = _with_database(server_url, name)
-    try:
+    async with fresh_database(server_url, "behind") as url:
         await migrations.upgrade_async(url, "0001")
         yield url
-    finally:
-        admin = await asyncpg.connect(server_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def readyz_of(url: str, settings: Settings) -> httpx.Response:
