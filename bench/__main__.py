@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     search_file = write_bodies(work / "search.tsv", searches)
     empty_file = write_bodies(work / "empty.tsv", workload.empty_window_requests(patients, keys))
     dispatch_file = write_bodies(work / "dispatch.tsv", workload.dispatch_requests(patients, keys))
+    site_keys_file = work / "site-keys.tsv"
+    site_keys_file.write_text(
+        "".join(f"{site}\t{key}\n" for site, key in asyncio.run(workload.site_keys(url, keys)))
+    )
 
     floor = asyncio.run(baselines.capture_search_statements(url, searches[:200]))
     if floor is None:
@@ -121,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         for scenario, path in SCENARIO_PATHS.items():
             if path not in paths:
                 collected.unavailable[scenario] = f"the service has no {path} yet"
-        plan = _plan(service, hello, connections, collected, search_file, empty_file, dispatch_file)
+        files = (search_file, empty_file, dispatch_file, site_keys_file)
+        plan = _plan(service, hello, connections, collected, *files)
         for _, run in plan:  # warm-up: caches, prepared statements, connections
             run(1.0, warm=True)
         for round_number in range(1, args.runs + 1):
@@ -175,6 +180,7 @@ def _plan(
     search_file: Path,
     empty_file: Path,
     dispatch_file: Path,
+    site_keys_file: Path,
 ) -> list[tuple[str, Any]]:
     """The runs of one round, in order: (label, run(seconds, warm))."""
 
@@ -233,7 +239,12 @@ def _plan(
                 (
                     f"dispatch x{n}",
                     load(
-                        "dispatch", service, "/v1/dispatch", n, "dispatch.lua", [str(dispatch_file)]
+                        "dispatch",
+                        service,
+                        "/v1/dispatch",
+                        n,
+                        "dispatch.lua",
+                        [str(dispatch_file), str(site_keys_file)],
                     ),
                 )
             )

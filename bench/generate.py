@@ -7,7 +7,7 @@ that table, are set below) with a normal spread that grows with the département
 territories of ~82,000 inhabitants each; 3 slots of 20 min a day per professional over 14 days
 (2.1 million slots, 08:00-18:10 local time) of which ~5 % held and ~10 % booked; one
 practice-software client for every professional, one regulator per département and one for
-all territories (`all`, used by the dispatch load so that a hold is released with its own key).
+all territories (`all`: a national regulator, for experiments with a wide scope).
 """
 
 import asyncio

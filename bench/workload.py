@@ -75,5 +75,17 @@ def empty_window_requests(
 
 
 def dispatch_requests(patients: list[Patient], keys: BenchKeys) -> list[tuple[str, dict[str, Any]]]:
-    """One-call dispatches, all by the regulator of every territory (see bench/lua/dispatch.lua)."""
-    return [(keys.regulators["all"], {"location": {"lat": p.lat, "lon": p.lon}}) for p in patients]
+    """One-call dispatches, by the regulator of the patient's département."""
+    return search_requests(patients, keys)
+
+
+async def site_keys(url: str, keys: BenchKeys) -> list[tuple[str, str]]:
+    """(site id, key of the regulator of its département): who releases a hold on that site."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT s.id, t.departement FROM sites s JOIN territories t ON t.id = s.territory_id"
+        )
+    finally:
+        await conn.close()
+    return [(str(r["id"]), keys.regulators[r["departement"]]) for r in rows]
