@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import InvalidInput
 from app.models import AuditEvent
 
+_MAX_BIGINT = 2**63 - 1
+
 
 async def list_audit_events(
     session: AsyncSession,
@@ -20,7 +22,8 @@ async def list_audit_events(
 ) -> tuple[list[AuditEvent], str | None]:
     query = select(AuditEvent)
     if cursor:
-        if not cursor.isdigit():
+        # An event id (bigint): anything else would reach the database and fail there.
+        if not (cursor.isascii() and cursor.isdigit() and int(cursor) <= _MAX_BIGINT):
             raise InvalidInput("cursor: not a cursor returned by this list", location="cursor")
         query = query.where(AuditEvent.id < int(cursor))
     if resource_type:

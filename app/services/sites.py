@@ -132,16 +132,18 @@ async def update_site(
     site = await get_site(session, site_id)
     changes = data.changes()
     professional_ids = changes.pop("professional_ids", None)
+    # Every check before the first change, so a refusal leaves the site as it was.
     if "insee_code" in changes or "postcode" in changes:
         await check_commune(
             session,
             str(changes.get("insee_code", site.insee_code)),
             str(changes.get("postcode", site.postcode)),
         )
+    if isinstance(professional_ids, list):
+        await _check_professionals(session, professional_ids)
     for name, value in changes.items():
         setattr(site, name, value)
     if isinstance(professional_ids, list):
-        await _check_professionals(session, professional_ids)
         await _set_professionals(session, site.id, professional_ids)
     await session.flush()
     if "lat" in changes or "lon" in changes:

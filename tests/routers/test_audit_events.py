@@ -79,3 +79,12 @@ async def test_trail_with_a_bad_cursor_is_422(
 ) -> None:
     response = await client.get("/v1/audit-events", params={"cursor": "abc"}, headers=admin_headers)
     assert assert_problem(response, 422, "invalid-input")["location"] == "cursor"
+
+
+async def test_trail_with_an_out_of_range_cursor_is_422(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    response = await client.get(
+        "/v1/audit-events", params={"cursor": "9" * 30}, headers=admin_headers
+    )
+    assert assert_problem(response, 422, "invalid-input")["location"] == "cursor"

@@ -191,3 +191,18 @@ async def test_cursor_not_issued_by_the_list_is_422(
         return
     problem = assert_problem(response, 422, "invalid-input")
     assert problem["location"] == "cursor"
+
+
+async def test_unexpected_failure_is_500_problem_without_internals(settings: Settings) -> None:
+    app = create_app(settings)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("password=hunter2 at /srv/app/secret.py")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/boom")
+    assert_problem(response, 500, "internal-error")
+    assert "hunter2" not in response.text
+    assert "secret.py" not in response.text

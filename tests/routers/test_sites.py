@@ -1,5 +1,6 @@
 """Admin CRUD of sites: commune and postcode must agree, professionals attached, pages."""
 
+import json
 import uuid
 from typing import Any
 
@@ -285,3 +286,34 @@ async def test_moving_a_site_moves_its_slots(
         )
     ).one()
     assert tuple(moved) == (47.25, -1.5)
+
+
+async def test_refused_patch_changes_nothing_on_the_site(
+    client: httpx.AsyncClient, admin_headers: Headers, territory: dict[str, Any]
+) -> None:
+    site = await create_site(client, admin_headers, territory["id"])
+    response = await client.patch(
+        f"/v1/sites/{site['id']}",
+        json={"name": "renamed", "professional_ids": [str(uuid.uuid4())]},
+        headers=admin_headers,
+    )
+    assert assert_problem(response, 422, "invalid-input")["location"] == "body.professional_ids"
+    other = await client.patch(
+        f"/v1/sites/{site['id']}", json={"accessible": True}, headers=admin_headers
+    )
+    assert other.json()["name"] == site["name"]
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e400"])
+async def test_non_finite_coordinates_are_422(
+    client: httpx.AsyncClient, admin_headers: Headers, territory: dict[str, Any], raw: str
+) -> None:
+    # Python's JSON reader (and so FastAPI's) accepts these non-standard literals.
+    body = json.dumps(site_body(territory["id"], lat="LAT")).replace('"LAT"', raw)
+    response = await client.post(
+        "/v1/sites",
+        content=body.encode(),
+        headers={**admin_headers, "content-type": "application/json"},
+    )
+    problem = assert_problem(response, 422, "invalid-input")
+    assert problem["errors"][0]["location"] == "body.lat"
