@@ -4,7 +4,10 @@ Rules (issue 4): never fail because of a race while other free slots exist. The 
 tried in ranking order in one statement that skips slots other transactions are taking right
 now (`SKIP LOCKED`); if all were skipped or taken, a second statement waits for those writers
 and takes the first candidate still free; if the search had more candidates than it returned,
-it is run again (held slots drop out of it). Only then is the answer "no free slot".
+it is run again (held slots drop out of it) as long as each search comes back full: a round
+only fails when others took every candidate of a full page meanwhile, so the rounds end when
+the free slots do (MAX_SEARCH_ROUNDS is a safety valve against slots that churn for ever).
+Only then is the answer "no free slot".
 """
 
 from dataclasses import dataclass
@@ -19,7 +22,7 @@ from app.schemas.search import SearchQuery, SearchResult
 from app.services import audit, holds
 from app.services.search import find_candidates
 
-MAX_SEARCH_ROUNDS = 3
+MAX_SEARCH_ROUNDS = 50
 
 
 @dataclass(frozen=True)
