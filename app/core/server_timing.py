@@ -61,7 +61,20 @@ class RequestTiming:
             self._instrumented_engine = engine
         return engine
 
+    def _instrument_after_startup(self, scope: Scope, send: Send) -> Send:
+        """Publish the pool size as soon as the lifespan has created the engine."""
+
+        async def startup_send(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self._instrument(scope)
+            await send(message)
+
+        return startup_send
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._instrument_after_startup(scope, send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

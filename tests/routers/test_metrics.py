@@ -1,12 +1,17 @@
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.core.config import Settings
 from app.core.metrics import count_booking, count_hold
+from app.main import create_app
 from tests.factories import create_territory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +86,24 @@ async def test_database_pool_size_and_use_are_exposed(client: httpx.AsyncClient)
     assert limit is not None
     assert limit >= size
     assert sample(text, "snp_db_pool_checked_out") is not None
+
+
+async def test_a_worker_publishes_its_pool_size_at_startup(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"db_pool_size": 7, "db_max_overflow": 3}))
+    size_before = REGISTRY.get_sample_value("snp_db_pool_size") or 0
+    limit_before = REGISTRY.get_sample_value("snp_db_pool_limit") or 0
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await inbox.put({"type": "lifespan.startup"})
+    sizes: list[float | None] = []
+
+    async def send(message: Any) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            sizes.append(REGISTRY.get_sample_value("snp_db_pool_size"))
+            await inbox.put({"type": "lifespan.shutdown"})
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}}, inbox.get, send)
+    assert sizes == [size_before + 7]
+    assert REGISTRY.get_sample_value("snp_db_pool_limit") == limit_before + 10
 
 
 async def test_count_hold_and_count_booking_increment_their_counters(
