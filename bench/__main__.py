@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     url = bench_database_url()
     counts = asyncio.run(prepare_data(url, args.scale, args.regenerate))
     keys = asyncio.run(generate.rotate_keys(url))
+    asyncio.run(generate.refresh_holds(url))
     patients = asyncio.run(workload.sample_patients(url, args.patients))
     collected = report.Collected()
 

@@ -5,7 +5,7 @@ overseas départements in proportion to their population (app/data/communes.csv)
 département's barycentre (app/data/sas_search_radii_2025.csv; the overseas ones, absent from
 that table, are set below) with a normal spread that grows with the département's area; CPTS
 territories of ~82,000 inhabitants each; 3 slots of 20 min a day per professional over 14 days
-(2.1 million slots, 08:00-18:10 local time) of which ~5 % held and ~10 % booked; one
+(2.1 million slots, 08:00-18:10 local time) of which ~5 % held (for an hour) and ~10 % booked; one
 practice-software client for every professional, one regulator per département and one for
 all territories (`all`: a national regulator, for experiments with a wide scope).
 """
@@ -172,7 +172,7 @@ INSERT INTO slots (source_client_id, external_id, professional_id, site_id, star
 SELECT c.id, 'g-' || p.seq || '-' || d || '-' || k, p.id, s.id, v.st, v.st + interval '20 min',
        CASE WHEN v.m < 17 THEN 'AMB' WHEN v.m = 17 THEN 'HH' ELSE 'VR' END, '{SNP}',
        CASE WHEN v.r < 0.05 THEN 'held' WHEN v.r < 0.15 THEN 'booked' ELSE 'free' END,
-       CASE WHEN v.r < 0.05 THEN now() + interval '15 min' END,
+       CASE WHEN v.r < 0.05 THEN now() + interval '1 hour' END,
        s.lat, s.lon
 FROM bench.pros p
 JOIN bench.sites s ON s.seq = p.site_seq
@@ -266,6 +266,27 @@ async def existing_data(url: str, scale: float) -> dict[str, int] | None:
         return None
     counts: dict[str, int] = json.loads(row["counts"])
     return counts
+
+
+REFRESH_HOLDS_SQL = """
+WITH renewed AS (
+    UPDATE slots SET hold_expires_at = now() + interval '1 hour'
+    WHERE status = 'held' AND hold_expires_at BETWEEN now() AND now() + interval '20 min'
+    RETURNING id
+)
+UPDATE bookings b SET expires_at = now() + interval '1 hour'
+FROM renewed WHERE b.slot_id = renewed.id AND b.status = 'held'
+"""
+
+
+async def refresh_holds(url: str) -> None:
+    """Push back the expiry of the generated holds that are still live, so that the service's
+    expiry sweeper does not release thousands of them in the middle of the measurements."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(REFRESH_HOLDS_SQL)
+    finally:
+        await conn.close()
 
 
 @dataclass(frozen=True)
