@@ -99,8 +99,15 @@ def app(settings: Settings, engine: AsyncEngine, session: AsyncSession) -> FastA
     app.state.engine = engine
 
     async def test_session() -> AsyncIterator[AsyncSession]:
-        yield session
-        await session.commit()
+        # Like the real dependency: a request's writes stand together or not at all. A savepoint
+        # per request keeps the test's own setup when a request is refused.
+        request_transaction = await session.begin_nested()
+        try:
+            yield session
+        except BaseException:
+            await request_transaction.rollback()
+            raise
+        await request_transaction.commit()
 
     app.dependency_overrides[get_session] = test_session
     return app
