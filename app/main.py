@@ -46,7 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         # Expired holds and en-sus requests: swept in every process (leased with SKIP LOCKED).
-        sweeper = asyncio.create_task(run_sweeper(app.state.sessionmaker), name="expiry-sweeper")
+        sweeper = asyncio.create_task(
+            run_sweeper(app.state.sessionmaker, settings.hold_sweep_interval_seconds),
+            name="expiry-sweeper",
+        )
         try:
             yield
         finally:

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     search_travel_speed_kmh: float = Field(default=30.0, gt=0, le=200)
     search_travel_margin_minutes: float = Field(default=10.0, ge=0, le=240)
     search_scan_cap: int = Field(default=1000, ge=50, le=100_000)
+    # Background expiry of holds and en-sus requests, and how long an en-sus request stays open.
+    hold_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    en_sus_request_ttl_seconds: int = Field(default=1800, ge=60, le=48 * 3600)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> "Settings":

@@ -34,7 +34,8 @@ async def create_request(
     """Ask the territory's professionals who accept patients beyond their slots (en sus)."""
 
     async def produce() -> EnSusRequestOut:
-        return await en_sus.create_request(session, regulator, cipher, body)
+        ttl = request.app.state.settings.en_sus_request_ttl_seconds
+        return await en_sus.create_request(session, regulator, cipher, body, ttl)
 
     # The answer holds the reason (patient data): remembered sealed.
     return await sealed_idempotent(

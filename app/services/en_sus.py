@@ -199,7 +199,11 @@ async def _territory(
 
 
 async def create_request(
-    session: AsyncSession, principal: Principal, cipher: PatientCipher, data: EnSusRequestCreate
+    session: AsyncSession,
+    principal: Principal,
+    cipher: PatientCipher,
+    data: EnSusRequestCreate,
+    ttl_seconds: int = REQUEST_TTL_SECONDS,
 ) -> EnSusRequestOut:
     """Open an en-sus request to the territory's professionals who accept en sus (module doc)."""
     lat, lon = await patient_location(session, data.location)
@@ -243,7 +247,7 @@ async def create_request(
                 "reason": (
                     cipher.seal_json(data.reason, _context(request_id)) if data.reason else None
                 ),
-                "ttl": REQUEST_TTL_SECONDS,
+                "ttl": ttl_seconds,
                 "professional_ids": [p.id for p in asked],
             },
         )
