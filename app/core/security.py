@@ -3,8 +3,10 @@
 import hashlib
 import hmac
 import secrets
+import string
 
 KEY_PREFIX = "snp"
+_ALPHANUMERIC = string.ascii_letters + string.digits
 
 
 def new_api_key() -> tuple[str, str, str]:
@@ -14,7 +16,9 @@ def new_api_key() -> tuple[str, str, str]:
     256 bits of randomness, so an unsalted SHA-256 is enough to store it (no password stretching).
     """
     public = secrets.token_hex(4)
-    secret = secrets.token_urlsafe(32)
+    # Letters and digits only (43 of them: 256 bits), so the key splits cleanly on "_" and
+    # survives double-click selection and shell quoting.
+    secret = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(43))
     key = f"{KEY_PREFIX}_{public}_{secret}"
     return key, f"{KEY_PREFIX}_{public}", hash_api_key(key)
 

@@ -52,3 +52,12 @@ def test_malformed_stored_password_never_verifies() -> None:
     assert not verify_password("anything", "")
     assert not verify_password("anything", "plain$text")
     assert not verify_password("anything", "bcrypt$00$00")
+
+
+def test_api_key_has_three_parts_and_an_alphanumeric_secret() -> None:
+    for _ in range(200):
+        key, prefix, _hash = new_api_key()
+        scheme, public, secret = key.split("_")
+        assert f"{scheme}_{public}" == prefix
+        assert len(secret) == 43
+        assert secret.isalnum()
