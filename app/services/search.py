@@ -56,6 +56,7 @@ _TERRITORIES_SQL = text(
     ORDER BY id
     """
 )
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 _CENTROID_SQL = text("SELECT lat, lon FROM communes WHERE insee_code = :code")
 
 
@@ -155,6 +156,10 @@ async def find_candidates(
     rows: list[Any] = []
     radius_km = radius.base_km
     if territories:  # a client without territories sees nothing (and costs no query)
+        # A generic plan of this statement (asyncpg prepares it; PostgreSQL switches to a
+        # generic plan after 5 runs) cannot see the radius, window or modalities and was
+        # measured hundreds of times slower; plan each search with its own values.
+        await session.execute(_CUSTOM_PLANS)
         for radius_km in radius.steps():
             params["radius_m"] = radius_km * 1000
             rows = list(await session.execute(SEARCH_SQL, params))

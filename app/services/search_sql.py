@@ -6,7 +6,8 @@ Three branches under one ORDER BY … LIMIT:
 - slots seen in person (AMB, HH), walked nearest first by KNN (`<->`) on the GiST index
   `ix_slots_open_earth_time` (location and time together, partial on open slots), bounded by
   `earth_box` and the exact `earth_distance`; at most `scan_cap` rows are ranked;
-- teleconsultations (VR), earliest first: distance plays no part.
+- teleconsultations (VR), earliest first, site by site of the territories through
+  `ix_slots_site_open_start`: distance plays no part.
 Groups 1 and 2 are SAS participants and the others. Inside a group the score is the minutes until
 the slot starts plus, except for VR, the minutes of travel at the assumed speed.
 """
@@ -84,9 +85,21 @@ SEARCH_SQL = text(
          ORDER BY {_THERE} <-> {_HERE}
          LIMIT :scan_cap)
       UNION ALL
-        (SELECT {_GROUP} AS grp, {_COLUMNS} {_FROM}
-         WHERE s.modality = 'VR'
-           AND 'VR' = ANY(CAST(:modalities AS text[]))
+        (SELECT {_GROUP} AS grp, {_COLUMNS}
+         FROM sites si
+         CROSS JOIN LATERAL (
+             SELECT * FROM slots s
+             WHERE s.site_id = si.id
+               AND s.status IN ('free', 'held')
+               AND s.start_at >= CAST(:window_start AS timestamptz)
+               AND s.start_at < CAST(:window_end AS timestamptz)
+               AND s.modality = 'VR'
+             ORDER BY s.start_at
+             LIMIT :scan_cap
+         ) AS s
+         JOIN professionals p ON p.id = s.professional_id
+         WHERE 'VR' = ANY(CAST(:modalities AS text[]))
+           AND si.territory_id = ANY(CAST(:territory_ids AS uuid[]))
            AND {_ELIGIBLE}
            AND {_NOT_MEDECIN_TRAITANT}
          ORDER BY s.start_at
