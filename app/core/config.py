@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     osrm_timeout_seconds: float = Field(default=0.3, gt=0, le=10)
     search_travel_speed_kmh: float = Field(default=30.0, gt=0, le=200)
     search_travel_margin_minutes: float = Field(default=10.0, ge=0, le=240)
-    search_scan_cap: int = Field(default=1000, ge=50, le=100_000)
+    # A search walks at most this many sites, nearest first, and takes each one's earliest slots.
+    search_site_cap: int = Field(default=100, ge=5, le=10_000)
+    search_slots_per_site: int = Field(default=3, ge=1, le=50)
     # Background expiry of holds and en-sus requests, and how long an en-sus request stays open.
     hold_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     en_sus_request_ttl_seconds: int = Field(default=1800, ge=60, le=48 * 3600)

@@ -149,7 +149,10 @@ async def find_candidates(
         "mt_rpps": query.medecin_traitant_rpps,
         "metres_per_minute": metres_per_minute,
         "margin_seconds": settings.search_travel_margin_minutes * 60,
-        "scan_cap": settings.search_scan_cap,
+        "site_cap": settings.search_site_cap,
+        "per_site": min(settings.search_slots_per_site, fetch),
+        # Rows gathered from the nearest sites before ranking: enough to rank, few to read.
+        "row_cap": max(3 * fetch, 30),
         "limit": fetch,
     }
     enough = min(ENOUGH_CANDIDATES, query.limit)

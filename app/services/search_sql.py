@@ -1,109 +1,132 @@
 """The one statement that finds and ranks free slots near a patient (see services/search.py).
 
-Three branches under one ORDER BY … LIMIT:
+Two branches under one ORDER BY … LIMIT:
 - the médecin traitant's slots (group 0), found by professional through the exclusion
   constraint's GiST index (professional_id, time range);
-- slots seen in person (AMB, HH), walked nearest first by KNN (`<->`) on the GiST index
-  `ix_slots_open_earth_time` (location and time together, partial on open slots), bounded by
-  `earth_box` and the exact `earth_distance`; at most `scan_cap` rows are ranked;
-- teleconsultations (VR), earliest first, site by site of the territories through
-  `ix_slots_site_open_start`: distance plays no part.
+- the other slots, site by site: the regulator's active sites are walked nearest first by KNN
+  (`<->`) on the sites' GiST index, at most `site_cap` of them (bounded by the radius too when
+  no teleconsultation is asked for), and each site gives its `per_site` earliest eligible slots
+  through `ix_slots_site_open_start` (a LATERAL probe: a few index entries a site). The work is
+  bounded by `site_cap` probes whatever the data, and an empty window costs `site_cap` empty
+  probes, not a walk of every slot. A site's earliest slots are its best ones (same distance),
+  so ranking the probes' rows ranks the best slots of every walked site.
 Groups 1 and 2 are SAS participants and the others. Inside a group the score is the minutes until
-the slot starts plus, except for VR, the minutes of travel at the assumed speed.
+the slot starts plus, except for teleconsultation (VR), the minutes of travel at the assumed
+speed. In-person slots must lie inside the radius and start after the patient could arrive.
+Everything that depends on the site only (distance, reachability, the default window end in the
+site's zone) is computed once per site, so a probe compares plain values.
 """
 
 from sqlalchemy import text
 
 _HERE = "ll_to_earth(CAST(:lat AS float8), CAST(:lon AS float8))"
-_THERE = "ll_to_earth(s.lat, s.lon)"
-_DISTANCE_M = f"earth_distance({_HERE}, {_THERE})"
 _NOW = "CAST(:now AS timestamptz)"
+_MPM = "CAST(:metres_per_minute AS float8)"
+# The great-circle distance on earthdistance's sphere (radius earth() = 6,378,168 m), by the
+# haversine formula in built-in arithmetic: the extension's SQL functions (ll_to_earth,
+# earth_distance) cost ~15–25 µs a call through a prepared statement, more than the whole probe
+# of a site. The index walk itself still uses the extension (`<->` on ll_to_earth).
+_DISTANCE_M = """(12756336.0 * asin(sqrt(
+    sin(radians(si.lat - CAST(:lat AS float8)) / 2) ^ 2
+    + cos(radians(CAST(:lat AS float8))) * cos(radians(si.lat))
+      * sin(radians(si.lon - CAST(:lon AS float8)) / 2) ^ 2)))"""
 
-_COLUMNS = f"""
-    s.id AS slot_id, s.start_at, s.end_at, s.modality,
+# What a probe needs of a site, computed once per site rather than once per slot row.
+_SITE_COLUMNS = f"""
+    si.id, si.name, si.address, si.postcode, si.territory_id, si.lat, si.lon,
     {_DISTANCE_M} AS distance_m,
-    p.id AS professional_id, p.rpps, p.family_name, p.given_name,
-    si.id AS site_id, si.name AS site_name, si.address, si.postcode, si.territory_id,
-    si.lat AS site_lat, si.lon AS site_lon,
-    EXTRACT(EPOCH FROM s.start_at - {_NOW}) / 60.0
-      + CASE WHEN s.modality = 'VR' THEN 0
-             ELSE {_DISTANCE_M} / CAST(:metres_per_minute AS float8) END AS score
+    {_DISTANCE_M} <= CAST(:radius_m AS float8) AS in_radius,
+    {_NOW} + make_interval(
+        secs => {_DISTANCE_M} / {_MPM} * 60.0 + CAST(:margin_seconds AS float8)
+    ) AS reachable_from,
+    CASE WHEN CAST(:explicit_end AS boolean) THEN CAST(:window_end AS timestamptz)
+         ELSE least(CAST(:window_end AS timestamptz),
+                    (date_trunc('day', {_NOW} AT TIME ZONE si.timezone) + interval '3 days')
+                    AT TIME ZONE si.timezone)
+    END AS window_end
 """
 
-_FROM = """
-    FROM slots s
-    JOIN professionals p ON p.id = s.professional_id
-    JOIN sites si ON si.id = s.site_id
-"""
-
-# Free, or held by a hold that has expired (free again at once for searches).
-_ELIGIBLE = f"""
+# Free, or held by a hold that has expired (free again at once for searches), in the window.
+_OPEN_IN_WINDOW = f"""
         s.status IN ('free', 'held')
     AND (s.status = 'free' OR s.hold_expires_at < {_NOW})
-    AND tstzrange(s.start_at, s.end_at)
-        && tstzrange(CAST(:window_start AS timestamptz), CAST(:window_end AS timestamptz))
     AND s.start_at >= CAST(:window_start AS timestamptz)
-    AND s.start_at < CAST(:window_end AS timestamptz)
-    AND (CAST(:explicit_end AS boolean)
-         OR s.start_at < (date_trunc('day', {_NOW} AT TIME ZONE si.timezone) + interval '3 days')
-                         AT TIME ZONE si.timezone)
+    AND s.start_at < si.window_end
     AND s.modality = ANY(CAST(:modalities AS text[]))
-    AND p.active AND si.active
-    AND si.territory_id = ANY(CAST(:territory_ids AS uuid[]))
-    AND (NOT CAST(:accessible AS boolean) OR si.accessible)
+"""
+
+_PROFESSIONAL_FITS = """
+        p.active
     AND (CAST(:specialty AS text) IS NULL OR p.specialty = CAST(:specialty AS text))
     AND (CAST(:languages AS text[]) IS NULL OR p.languages && CAST(:languages AS text[]))
 """
 
-# In person: within the radius, and the patient can get there before it starts.
-_IN_REACH = f"""
-        {_DISTANCE_M} <= CAST(:radius_m AS float8)
-    AND s.start_at >= {_NOW} + make_interval(
-            secs => {_DISTANCE_M} / CAST(:metres_per_minute AS float8) * 60.0
-                    + CAST(:margin_seconds AS float8))
-"""
+# Teleconsultation goes anywhere; in person: inside the radius, and reachable before it starts.
+_REACHABLE = "(s.modality = 'VR' OR (si.in_radius AND s.start_at >= si.reachable_from))"
 
-_NOT_MEDECIN_TRAITANT = "p.rpps IS DISTINCT FROM CAST(:mt_rpps AS text)"
-_GROUP = "CASE WHEN p.sas_participant THEN 1 ELSE 2 END"
+_COLUMNS = f"""
+    s.id AS slot_id, s.start_at, s.end_at, s.modality, si.distance_m,
+    p.id AS professional_id, p.rpps, p.family_name, p.given_name,
+    si.id AS site_id, si.name AS site_name, si.address, si.postcode, si.territory_id,
+    si.lat AS site_lat, si.lon AS site_lon,
+    EXTRACT(EPOCH FROM s.start_at - {_NOW}) / 60.0
+      + CASE WHEN s.modality = 'VR' THEN 0 ELSE si.distance_m / {_MPM} END AS score
+"""
 
 # Composed from the constant fragments above only; every value is a bind parameter.
 SEARCH_SQL = text(
     f"""
     SELECT * FROM (
-        SELECT 0 AS grp, {_COLUMNS} {_FROM}
+        SELECT 0 AS grp, {_COLUMNS}
+        FROM professionals p
+        JOIN slots s ON s.professional_id = p.id
+        CROSS JOIN LATERAL (
+            SELECT {_SITE_COLUMNS} FROM sites si
+            WHERE si.id = s.site_id
+              AND si.active
+              AND si.territory_id = ANY(CAST(:territory_ids AS uuid[]))
+              AND (NOT CAST(:accessible AS boolean) OR si.accessible)
+        ) AS si
         WHERE p.rpps = CAST(:mt_rpps AS text)
           AND s.status <> 'cancelled'
-          AND {_ELIGIBLE}
-          AND (s.modality = 'VR' OR ({_IN_REACH}))
+          AND {_OPEN_IN_WINDOW}
+          AND {_PROFESSIONAL_FITS}
+          AND {_REACHABLE}
       UNION ALL
-        (SELECT {_GROUP} AS grp, {_COLUMNS} {_FROM}
-         WHERE s.modality <> 'VR'
-           AND earth_box({_HERE}, CAST(:radius_m AS float8)) @> {_THERE}
-           AND {_ELIGIBLE}
-           AND {_IN_REACH}
-           AND {_NOT_MEDECIN_TRAITANT}
-         ORDER BY {_THERE} <-> {_HERE}
-         LIMIT :scan_cap)
-      UNION ALL
-        (SELECT {_GROUP} AS grp, {_COLUMNS}
-         FROM sites si
-         CROSS JOIN LATERAL (
-             SELECT * FROM slots s
-             WHERE s.site_id = si.id
-               AND s.status IN ('free', 'held')
-               AND s.start_at >= CAST(:window_start AS timestamptz)
-               AND s.start_at < CAST(:window_end AS timestamptz)
-               AND s.modality = 'VR'
-             ORDER BY s.start_at
-             LIMIT :scan_cap
-         ) AS s
-         JOIN professionals p ON p.id = s.professional_id
-         WHERE 'VR' = ANY(CAST(:modalities AS text[]))
-           AND si.territory_id = ANY(CAST(:territory_ids AS uuid[]))
-           AND {_ELIGIBLE}
-           AND {_NOT_MEDECIN_TRAITANT}
-         ORDER BY s.start_at
-         LIMIT :scan_cap)
+        SELECT CASE WHEN p.sas_participant THEN 1 ELSE 2 END AS grp, {_COLUMNS}
+        FROM (
+            SELECT si.*, s.*
+            FROM (
+                SELECT {_SITE_COLUMNS}, ll_to_earth(si.lat, si.lon) <-> {_HERE} AS knn
+                FROM sites si
+                WHERE si.active
+                  AND si.territory_id = ANY(CAST(:territory_ids AS uuid[]))
+                  AND (NOT CAST(:accessible AS boolean) OR si.accessible)
+                  AND ('VR' = ANY(CAST(:modalities AS text[]))
+                       OR earth_box({_HERE}, CAST(:radius_m AS float8))
+                          @> ll_to_earth(si.lat, si.lon))
+                ORDER BY knn
+                LIMIT :site_cap
+            ) AS si
+            CROSS JOIN LATERAL (
+                SELECT s.id AS slot_id_, s.start_at, s.end_at, s.modality, s.professional_id
+                FROM slots s
+                JOIN professionals p ON p.id = s.professional_id
+                WHERE s.site_id = si.id
+                  AND {_OPEN_IN_WINDOW}
+                  AND {_PROFESSIONAL_FITS}
+                  AND p.rpps IS DISTINCT FROM CAST(:mt_rpps AS text)
+                  AND {_REACHABLE}
+                ORDER BY s.start_at
+                LIMIT :per_site
+            ) AS s
+            -- Nearest sites first, and stop once enough rows are found: the walk reads only
+            -- the sites it needs (the KNN order survives the nested loop, no sort).
+            ORDER BY si.knn
+            LIMIT :row_cap
+        ) AS si
+        JOIN professionals p ON p.id = si.professional_id
+        CROSS JOIN LATERAL (SELECT si.slot_id_ AS id, si.start_at, si.end_at, si.modality) AS s
     ) AS found
     ORDER BY grp, score, start_at, slot_id
     LIMIT :limit

@@ -1,5 +1,6 @@
-"""The search statement walks the slots' GiST index (location and time) in KNN order."""
+"""The search statement walks the sites nearest first (GiST, KNN) and probes each one's slots."""
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -9,11 +10,12 @@ from app.services.search_sql import SEARCH_SQL
 from tests.services.search_fixtures import NANTES_LAT, NANTES_LON, NOW
 
 
-async def test_search_statement_uses_the_slots_location_time_gist_index(
+async def test_search_walks_sites_by_knn_and_probes_their_open_slots_by_index(
     session: AsyncSession,
 ) -> None:
-    # On a tiny test table a sequential scan is cheaper; forbid it to see that the index fits.
-    await session.execute(text("SET LOCAL enable_seqscan = off"))
+    # On tiny test tables a scan and a sort are cheaper; forbid them to see that the indexes fit.
+    for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+        await session.execute(text(f"SET LOCAL {setting} = off"))
     params = {
         "lat": NANTES_LAT,
         "lon": NANTES_LON,
@@ -22,14 +24,16 @@ async def test_search_statement_uses_the_slots_location_time_gist_index(
         "window_end": NOW + timedelta(hours=72),
         "explicit_end": False,
         "modalities": ["AMB", "HH", "VR"],
-        "territory_ids": [],
+        "territory_ids": [uuid.uuid4()],
         "accessible": False,
         "specialty": None,
         "languages": None,
         "mt_rpps": None,
         "metres_per_minute": 500.0,
         "margin_seconds": 600.0,
-        "scan_cap": 1000,
+        "site_cap": 100,
+        "per_site": 3,
+        "row_cap": 30,
         "limit": 10,
         "radius_m": 10_000.0,
     }
@@ -37,5 +41,6 @@ async def test_search_statement_uses_the_slots_location_time_gist_index(
         row[0] for row in await session.execute(text("EXPLAIN " + SEARCH_SQL.text), params)
     )
 
-    assert "ix_slots_open_earth_time" in plan
-    assert "<->" in plan  # KNN order by the index, not a sort of every slot in the radius
+    assert "ix_sites_earth" in plan
+    assert "<->" in plan  # KNN order by the index, not a sort of every site in the radius
+    assert "ix_slots_site_open_start" in plan  # each site's open slots, earliest first

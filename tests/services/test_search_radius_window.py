@@ -36,9 +36,11 @@ async def test_departement_radius_applies_and_enough_candidates_do_not_enlarge(
     # Loire-Atlantique (44): 10 km, enlargement 5 km in the 2025 table.
     territory = await world.territory(departement="44")
     pro = await world.professional()
+    # A search offers at most SEARCH_SLOTS_PER_SITE (3) slots of one site: spread five over two.
     near = await world.site(territory, 2.0, pro)
+    nearby = await world.site(territory, 3.0, pro)
     for hour in range(1, 6):
-        await world.slot(pro, near, timedelta(hours=hour))
+        await world.slot(pro, near if hour <= 3 else nearby, timedelta(hours=hour))
     outside = await world.slot(pro, await world.site(territory, 12.0, pro), timedelta(hours=9))
     principal, _ = await world.regulator(territory)
 

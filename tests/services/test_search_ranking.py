@@ -1,5 +1,6 @@
 """Ordering rules of the search, one by one."""
 
+import uuid
 from datetime import timedelta
 
 import httpx
@@ -124,3 +125,23 @@ async def test_slot_starting_before_the_patient_could_arrive_is_not_offered(
 
     assert too_soon not in result.candidate_slot_ids
     assert set(result.candidate_slot_ids) == {reachable, teleconsultation}
+
+
+async def test_one_site_offers_at_most_three_slots_so_other_practices_show(
+    world: SearchWorld,
+) -> None:
+    territory = await world.territory()
+    busy_pro, other_pro = await world.professional(), await world.professional()
+    busy = await world.site(territory, 0.5, busy_pro)
+    other = await world.site(territory, 4.0, other_pro)
+    for hour in range(1, 7):
+        await world.slot(busy_pro, busy, timedelta(hours=hour))
+    later_elsewhere = await world.slot(other_pro, other, timedelta(hours=8))
+    principal, _ = await world.regulator(territory)
+
+    query = SearchQuery.model_validate({"location": HERE})
+    result = await find_candidates(world.session, principal, query, now=NOW)
+
+    sites = [c.site.id for c in result.candidates]
+    assert sites.count(uuid.UUID(busy["id"])) == 3
+    assert later_elsewhere in result.candidate_slot_ids
