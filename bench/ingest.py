@@ -34,24 +34,12 @@ from app.core.config import get_settings
 from app.core.db import plain_url
 from app.core.security import hash_api_key
 from app.services import migrations
+from app.services.slot_rows import COLUMNS
 
 DATABASE = "snp_bench_ingest"
 BATCH = 5_000
 SLOTS_A_DAY = 10  # per professional: 10 × 20 min, so a batch is BATCH / SLOTS_A_DAY professionals
 TARGET = 15_000
-COPY_COLUMNS = (
-    "source_client_id",
-    "external_id",
-    "professional_id",
-    "site_id",
-    "start_at",
-    "end_at",
-    "modality",
-    "labels",
-    "booking_url",
-    "lat",
-    "lon",
-)
 
 
 @dataclass
@@ -186,6 +174,7 @@ async def copy_batch(conn: asyncpg.Connection, world: World, items: list[dict[st
         site, lat, lon = where[it["_pro"]]
         records.append(
             (
+                uuid.uuid4(),
                 world.client_id,
                 it["external_id"],
                 it["_pro"],
@@ -201,7 +190,7 @@ async def copy_batch(conn: asyncpg.Connection, world: World, items: list[dict[st
         )
     began = time.perf_counter()
     async with conn.transaction():
-        await conn.copy_records_to_table("bench_copy_slots", records=records, columns=COPY_COLUMNS)
+        await conn.copy_records_to_table("bench_copy_slots", records=records, columns=COLUMNS)
     return time.perf_counter() - began
 
 

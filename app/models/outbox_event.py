@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Text, text
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,8 +34,10 @@ class OutboxEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
-    recipient_client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_clients.id"))
-    territory_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("territories.id"))
+    # No foreign keys (migration 0003): append-only rows; clients and territories are never
+    # deleted, and each check cost a trigger per event on the ingest path.
+    recipient_client_id: Mapped[uuid.UUID | None]
+    territory_id: Mapped[uuid.UUID | None]
     data: Mapped[dict[str, object]] = mapped_column(JSONB)
     txid: Mapped[int] = mapped_column(
         BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint")

@@ -12,6 +12,7 @@ from app.routers.idempotent import IdempotencyKey, idempotent
 from app.routers.params import Cursor, Limit
 from app.schemas.common import Page
 from app.schemas.slot import (
+    NO_NUL,
     OffsetDatetime,
     SlotBatch,
     SlotOut,
@@ -89,7 +90,7 @@ async def list_slots(
 
 @router.delete("/{external_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def cancel_slot(
-    external_id: Annotated[str, Path(min_length=1, max_length=200)],
+    external_id: Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)],
     session: SessionDep,
     software: PracticeSoftwareDep,
     idempotency_key: IdempotencyKey = None,

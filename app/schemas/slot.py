@@ -1,14 +1,21 @@
 """Slots as practice software pushes them, and the per-item answer of a push."""
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from app.schemas.common import Input, Output
-from app.schemas.identifiers import Rpps
 
 MAX_BATCH_ITEMS = 5_000
 
@@ -18,22 +25,37 @@ SlotStatus = Literal["free", "held", "booked", "cancelled"]
 ItemStatus = Literal["created", "updated", "unchanged", "rejected", "conflict"]
 
 
-def _require_offset(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
+def _rfc3339_in_utc(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
+    # Text only: pydantic would also read a number as a Unix time, which carries no offset.
+    if not isinstance(value, str | datetime):
+        raise PydanticCustomError("timestamp_type", "a timestamp is RFC 3339 text with an offset")
+    parsed: datetime = handler(value)
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise PydanticCustomError(
             "timestamp_without_offset",
             "a timestamp must carry an offset (RFC 3339), e.g. 2026-11-23T14:30:00+01:00",
         )
-    return value
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+        raise PydanticCustomError("timestamp_out_of_range", "timestamp out of range") from None
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
+# No NUL character: PostgreSQL text cannot hold one. The pattern also makes pydantic refuse
+# strings with lone surrogates (invalid UTF-8), which the database would refuse too.
+NO_NUL = r"^[^\x00]*$"
+
+# Parsed, required to carry an offset, and returned in UTC.
+OffsetDatetime = Annotated[datetime, WrapValidator(_rfc3339_in_utc)]
+ExternalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+BookingUrl = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s\x00]+$")]
+SlotRpps = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{11}$")]
 
 
-OffsetDatetime = Annotated[datetime, AfterValidator(_require_offset)]
-ExternalId = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=200)]
-BookingUrl = Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")]
+def _labels_set(labels: list[str]) -> list[str]:
+    return sorted(set(labels))
 
 
 def _default_labels() -> list[Label]:
@@ -41,15 +63,20 @@ def _default_labels() -> list[Label]:
 
 
 class SlotItem(Input):
-    """One slot of a push; validated on its own so that one bad item spoils nothing else."""
+    """One slot of a push; validated on its own so that one bad item spoils nothing else.
+
+    Times come out in UTC and labels sorted without repeats, ready to compare and store.
+    """
 
     external_id: ExternalId
-    professional_rpps: Rpps
+    professional_rpps: SlotRpps
     site_id: uuid.UUID
     start: OffsetDatetime
     end: OffsetDatetime
     modality: Modality
-    labels: list[Label] = Field(default_factory=_default_labels, min_length=1, max_length=4)
+    labels: Annotated[list[Label], AfterValidator(_labels_set)] = Field(
+        default_factory=_default_labels, min_length=1, max_length=4
+    )
     booking_url: BookingUrl | None = None
 
 

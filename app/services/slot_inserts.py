@@ -2,10 +2,10 @@
 
 The rows go in with one COPY inside a savepoint (ids made here, so nothing needs to come back),
 and their events with a second COPY. The exclusion constraint checks each row once. Only if the
-database refuses the COPY (an overlap with a stored slot, or a concurrent push of the same
-external id) is the batch redone with INSERT … ON CONFLICT DO NOTHING, which skips the refused
-rows (no conflict target: unique and exclusion constraints alike), and one more query says why
-each of those did not land.
+database refuses the COPY (an overlap with a stored slot, a concurrent push of the same external
+id, or a deadlock with such a push) is the batch redone with INSERT … ON CONFLICT DO NOTHING,
+which skips the refused rows (no conflict target: unique and exclusion constraints alike), and
+one more query says why each of those did not land.
 """
 
 import uuid
@@ -18,44 +18,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.services import outbox
 from app.services.slot_intake import Row, landed, overlap, rejected
+from app.services.slot_rows import COLUMNS, LABELS, ROWS, arrays, record
 
-_COLUMNS = (
-    "id",
-    "source_client_id",
-    "external_id",
-    "professional_id",
-    "site_id",
-    "start_at",
-    "end_at",
-    "modality",
-    "labels",
-    "booking_url",
-    "lat",
-    "lon",
+# What a concurrent push of the same source can make the COPY run into.
+_REFUSALS = (
+    asyncpg.ExclusionViolationError,
+    asyncpg.UniqueViolationError,
+    asyncpg.DeadlockDetectedError,
 )
 
 _INSERT_SKIPPING = text(
-    """
-    INSERT INTO slots (id, source_client_id, external_id, professional_id, site_id, start_at,
-                       end_at, modality, labels, booking_url, lat, lon)
-    SELECT id, CAST(:source AS uuid), external_id, professional_id, site_id, start_at, end_at,
-           modality, string_to_array(labels, ','), booking_url, lat, lon
-    FROM unnest(CAST(:id AS uuid[]), CAST(:external_id AS text[]),
-                CAST(:professional_id AS uuid[]), CAST(:site_id AS uuid[]),
-                CAST(:start_at AS timestamptz[]), CAST(:end_at AS timestamptz[]),
-                CAST(:modality AS text[]), CAST(:labels AS text[]), CAST(:booking_url AS text[]),
-                CAST(:lat AS float8[]), CAST(:lon AS float8[]))
-         WITH ORDINALITY
-         AS i(id, external_id, professional_id, site_id, start_at, end_at, modality, labels,
-              booking_url, lat, lon, position)
-    ORDER BY position
+    f"""
+    INSERT INTO slots ({", ".join(COLUMNS)})
+    SELECT i.slot_id, CAST(:source AS uuid), i.external_id, i.professional_id, i.site_id,
+           i.start_at, i.end_at, i.modality, {LABELS}, i.booking_url, i.lat, i.lon
+    FROM {ROWS}
+    ORDER BY i.external_id
     ON CONFLICT DO NOTHING
     RETURNING id
-    """
+    """  # noqa: S608
 )
 
 _WHY_NOT_INSERTED = text(
-    """
+    f"""
     SELECT i.idx,
            EXISTS (SELECT 1 FROM slots k WHERE k.source_client_id = :source
                    AND k.external_id = i.external_id) AS key_taken,
@@ -64,11 +49,8 @@ _WHY_NOT_INSERTED = text(
             WHERE o.professional_id = i.professional_id AND o.status <> 'cancelled'
               AND tstzrange(o.start_at, o.end_at) && tstzrange(i.start_at, i.end_at)
             LIMIT 1) AS overlapping
-    FROM unnest(CAST(:idx AS int[]), CAST(:external_id AS text[]),
-                CAST(:professional_id AS uuid[]), CAST(:start_at AS timestamptz[]),
-                CAST(:end_at AS timestamptz[]))
-         AS i(idx, external_id, professional_id, start_at, end_at)
-    """
+    FROM {ROWS}
+    """  # noqa: S608
 )
 
 
@@ -78,53 +60,37 @@ async def insert_new(
     """Insert new slots and their events; each row's result by index (created or rejected).
 
     Rule: no two active slots of a professional overlap; the exclusion constraint decides.
+    Rows go in by external id, so two pushes of one source that share new ids wait for each
+    other instead of deadlocking.
     """
-    ids = {r.item.index: uuid.uuid4() for r in rows}
+    ids = {r.index: uuid.uuid4() for r in rows}
+    for row in rows:
+        row.slot_id = ids[row.index]
+    ordered = sorted(rows, key=lambda r: r.item.external_id)
     try:
         async with session.begin_nested():
             driver = await outbox.driver_connection(session)
             await driver.copy_records_to_table(
-                "slots",
-                records=[_record(source, ids[r.item.index], r) for r in rows],
-                columns=_COLUMNS,
+                "slots", records=[record(source, r) for r in ordered], columns=COLUMNS
             )
         done = ids
-    except (asyncpg.ExclusionViolationError, asyncpg.UniqueViolationError):
+    except _REFUSALS:
         done = await _insert_skipping(session, source, rows, ids)
-    events = [_created_event(source, done[r.item.index], r) for r in rows if r.item.index in done]
-    await outbox.emit_many(session, events)
+    await outbox.emit_many(session, [_created_event(source, r) for r in rows if r.index in done])
     results = landed(rows, done, "created")
-    missing = [r for r in rows if r.item.index not in done]
+    missing = [r for r in rows if r.index not in done]
     if missing:
         results.update(await _why_not_inserted(session, source, missing))
     return results
 
 
-def _record(source: uuid.UUID, slot_id: uuid.UUID, r: Row) -> tuple[Any, ...]:
-    item = r.item
-    return (
-        slot_id,
-        source,
-        item.external_id,
-        r.professional_id,
-        item.site_id,
-        item.start,
-        item.end,
-        item.modality,
-        item.labels,
-        item.booking_url,
-        r.lat,
-        r.lon,
-    )
-
-
-def _created_event(source: uuid.UUID, slot_id: uuid.UUID, r: Row) -> outbox.Event:
+def _created_event(source: uuid.UUID, r: Row) -> outbox.Event:
     item = r.item
     data = {
-        "id": slot_id,
+        "id": r.slot_id,
         "external_id": item.external_id,
         "professional_id": r.professional_id,
-        "professional_rpps": item.rpps,
+        "professional_rpps": item.professional_rpps,
         "site_id": item.site_id,
         "start": item.start,
         "end": item.end,
@@ -140,52 +106,25 @@ def _created_event(source: uuid.UUID, slot_id: uuid.UUID, r: Row) -> outbox.Even
 async def _insert_skipping(
     session: AsyncSession, source: uuid.UUID, rows: Sequence[Row], ids: dict[int, uuid.UUID]
 ) -> dict[int, uuid.UUID]:
-    inserted = await session.scalars(
-        _INSERT_SKIPPING,
-        {
-            "source": source,
-            "id": [ids[r.item.index] for r in rows],
-            "external_id": [r.item.external_id for r in rows],
-            "professional_id": [r.professional_id for r in rows],
-            "site_id": [r.item.site_id for r in rows],
-            "start_at": [r.item.start for r in rows],
-            "end_at": [r.item.end for r in rows],
-            "modality": [r.item.modality for r in rows],
-            "labels": [",".join(r.item.labels) for r in rows],
-            "booking_url": [r.item.booking_url for r in rows],
-            "lat": [r.lat for r in rows],
-            "lon": [r.lon for r in rows],
-        },
-    )
-    landed_ids = set(inserted)
+    landed_ids = set(await session.scalars(_INSERT_SKIPPING, arrays(source, rows)))
     return {index: slot_id for index, slot_id in ids.items() if slot_id in landed_ids}
 
 
 async def _why_not_inserted(
     session: AsyncSession, source: uuid.UUID, rows: Sequence[Row]
 ) -> dict[int, dict[str, Any]]:
-    by_index = {r.item.index: r.item for r in rows}
-    found = await session.execute(
-        _WHY_NOT_INSERTED,
-        {
-            "source": source,
-            "idx": [r.item.index for r in rows],
-            "external_id": [r.item.external_id for r in rows],
-            "professional_id": [r.professional_id for r in rows],
-            "start_at": [r.item.start for r in rows],
-            "end_at": [r.item.end for r in rows],
-        },
-    )
+    by_index = {r.index: r for r in rows}
+    found = await session.execute(_WHY_NOT_INSERTED, arrays(source, rows))
     out: dict[int, dict[str, Any]] = {}
     for idx, key_taken, overlapping in found:
-        item = by_index[idx]
+        row = by_index[idx]
         if key_taken:
             out[idx] = rejected(
                 idx,
-                item.external_id,
+                row.item.external_id,
                 "concurrent-push",
                 "another push created this external_id at the same time; push it again",
             )
         else:
-            out[idx] = overlap(item, overlapping, in_batch=False)
+            out[idx] = overlap(row, overlapping, in_batch=False)
     return out

@@ -7,13 +7,13 @@ database (professional, site, overlap) is checked by `slot_writes`.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from app.core.errors import problem_type
-from app.schemas.slot import SlotItem
+from app.schemas.slot import ExternalId, SlotItem
 
 MIN_DURATION = timedelta(minutes=5)
 MAX_DURATION = timedelta(hours=4)
@@ -22,21 +22,16 @@ MAX_AHEAD = timedelta(days=60)
 
 # The first failing field decides the problem type; anything else is `invalid-slot`.
 _FIELD_PROBLEMS = {"modality": "invalid-modality", "labels": "invalid-label"}
+_ITEMS = TypeAdapter(list[SlotItem])
+_EXTERNAL_ID = TypeAdapter(ExternalId)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Candidate:
-    """A pushed slot that passed the checks that need no database."""
+    """A pushed slot that passed the checks that need no database, and its place in the body."""
 
     index: int
-    external_id: str
-    rpps: str
-    site_id: uuid.UUID
-    start: datetime  # UTC
-    end: datetime  # UTC
-    modality: str
-    labels: list[str]  # sorted, no repeats
-    booking_url: str | None
+    item: SlotItem
 
 
 def result(
@@ -76,39 +71,38 @@ def check_items(
     so a slot across a DST change keeps its true length); start at most 1 day in the past and
     60 days ahead of `now`; an external id appears once per batch.
     """
+    valid, rejections = _validated(raw_items)
     candidates: list[Candidate] = []
-    rejections: dict[int, dict[str, Any]] = {}
     seen: set[str] = set()
     earliest, latest = now - MAX_PAST, now + MAX_AHEAD
-    for index, raw in enumerate(raw_items):
-        external_id = external_id_of(raw)
-        try:
-            item = SlotItem.model_validate(raw)
-        except ValidationError as exc:
-            rejections[index] = _schema_rejection(index, external_id, exc)
-            continue
-        start, end = item.start.astimezone(UTC), item.end.astimezone(UTC)
-        problem = _time_problem(start, end, earliest, latest)
+    for index, item in valid:
+        problem = _time_problem(item.start, item.end, earliest, latest)
         if problem is None and item.external_id in seen:
             problem = ("duplicate-external-id", "this external_id appears earlier in the batch")
         if problem is not None:
             rejections[index] = rejected(index, item.external_id, *problem)
             continue
         seen.add(item.external_id)
-        candidates.append(
-            Candidate(
-                index=index,
-                external_id=item.external_id,
-                rpps=item.professional_rpps,
-                site_id=item.site_id,
-                start=start,
-                end=end,
-                modality=item.modality,
-                labels=sorted(set(item.labels)),
-                booking_url=item.booking_url,
-            )
-        )
+        candidates.append(Candidate(index, item))
     return candidates, rejections
+
+
+def _validated(
+    raw_items: Sequence[Any],
+) -> tuple[list[tuple[int, SlotItem]], dict[int, dict[str, Any]]]:
+    """The whole list in one pydantic call; item by item only when something in it fails."""
+    try:
+        return list(enumerate(_ITEMS.validate_python(raw_items))), {}
+    except ValidationError:
+        pass
+    valid: list[tuple[int, SlotItem]] = []
+    rejections: dict[int, dict[str, Any]] = {}
+    for index, raw in enumerate(raw_items):
+        try:
+            valid.append((index, SlotItem.model_validate(raw)))
+        except ValidationError as exc:
+            rejections[index] = _schema_rejection(index, external_id_of(raw), exc)
+    return valid, rejections
 
 
 def _time_problem(
@@ -127,9 +121,12 @@ def _time_problem(
 
 
 def external_id_of(raw: Any) -> str | None:
-    """The item's external_id if it has a usable one, even when the item is otherwise invalid."""
+    """The item's external_id if it is a usable one, even when the item is otherwise invalid."""
     value = raw.get("external_id") if isinstance(raw, dict) else None
-    return value.strip() or None if isinstance(value, str) else None
+    try:
+        return _EXTERNAL_ID.validate_python(value) if isinstance(value, str) else None
+    except ValidationError:
+        return None
 
 
 def _schema_rejection(index: int, external_id: str | None, exc: ValidationError) -> dict[str, Any]:
@@ -141,18 +138,25 @@ def _schema_rejection(index: int, external_id: str | None, exc: ValidationError)
     else:
         slug = _FIELD_PROBLEMS.get(field, "invalid-slot")
     location = f"slots[{index}]" + "".join(
-        f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc
+        f"[{part}]" if isinstance(part, int) else f".{_printable(part)}" for part in loc
     )
     more = exc.error_count() - 1
     detail = f"{location}: {first['msg']}" + (f" (and {more} more)" if more else "")
     return result(index, external_id, "rejected", slug=slug, detail=detail, location=location)
 
 
+def _printable(name: object) -> str:
+    """A field name as it may be echoed back: an unknown key may hold anything, even surrogates."""
+    text = str(name)[:100]
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 @dataclass(slots=True)
 class Row:
     """A candidate resolved against the database: what to write."""
 
-    item: Candidate
+    index: int
+    item: SlotItem
     professional_id: uuid.UUID
     territory_id: uuid.UUID
     lat: float
@@ -160,19 +164,19 @@ class Row:
     slot_id: uuid.UUID | None
 
 
-def overlap(item: Candidate, other: str | None, *, in_batch: bool) -> dict[str, Any]:
+def overlap(row: Row, other: str | None, *, in_batch: bool) -> dict[str, Any]:
     if in_batch:
         detail = "overlaps an earlier item of this batch for the same professional"
     elif other is not None:
         detail = f"overlaps the active slot {other!r} of the same professional"
     else:
         detail = "overlaps another active slot of the same professional"
-    return rejected(item.index, item.external_id, "slot-overlap", detail)
+    return rejected(row.index, row.item.external_id, "slot-overlap", detail)
 
 
 def landed(rows: Sequence[Row], done: dict[int, uuid.UUID], status: str) -> dict[int, Any]:
     return {
-        r.item.index: result(r.item.index, r.item.external_id, status, done[r.item.index])
+        r.index: result(r.index, r.item.external_id, status, done[r.index])
         for r in rows
-        if r.item.index in done
+        if r.index in done
     }

@@ -18,12 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
+from app.schemas.slot import SlotItem
 from app.services import outbox
 from app.services.slot_inserts import insert_new
 from app.services.slot_intake import Candidate, Row, landed, overlap, rejected, result
+from app.services.slot_rows import LABELS, ROWS, arrays
 
-# Every statement below is assembled from constants of this module: no client input is spliced
-# into SQL (values travel as bound arrays).
+# Every statement below is assembled from constants of the slot services: no client input is
+# spliced into SQL (values travel as bound arrays).
 
 # The public fields of a slot, as events carry them; `{a}` is the row alias, `{r}` the RPPS.
 EVENT_DATA = (
@@ -63,18 +65,6 @@ _EXISTING = text(
     """
 )
 
-_ROWS = """
-    SELECT * FROM unnest(CAST(:idx AS int[]), CAST(:slot_id AS uuid[]),
-                         CAST(:external_id AS text[]), CAST(:professional_id AS uuid[]),
-                         CAST(:site_id AS uuid[]), CAST(:start_at AS timestamptz[]),
-                         CAST(:end_at AS timestamptz[]), CAST(:modality AS text[]),
-                         CAST(:labels AS text[]), CAST(:booking_url AS text[]),
-                         CAST(:lat AS float8[]), CAST(:lon AS float8[]), CAST(:rpps AS text[]),
-                         CAST(:territory_id AS uuid[]))
-             AS t(idx, slot_id, external_id, professional_id, site_id, start_at, end_at,
-                  modality, labels, booking_url, lat, lon, rpps, territory_id)
-"""
-
 _OVERLAP_GUARD = """
     AND NOT EXISTS (
         SELECT 1 FROM slots o
@@ -90,11 +80,11 @@ def _update_sql(guarded: bool) -> str:
              FROM changed) AS e"""  # noqa: S608
     )
     return f"""
-        WITH i AS ({_ROWS}), changed AS (
+        WITH i AS (SELECT * FROM {ROWS}), changed AS (
             UPDATE slots s
             SET professional_id = i.professional_id, site_id = i.site_id,
                 start_at = i.start_at, end_at = i.end_at, modality = i.modality,
-                labels = string_to_array(i.labels, ','), booking_url = i.booking_url,
+                labels = {LABELS}, booking_url = i.booking_url,
                 lat = i.lat, lon = i.lon, status = 'free', version = s.version + 1,
                 updated_at = now()
             FROM i
@@ -127,42 +117,43 @@ async def apply_items(
     inplace: list[Row] = []
     moves: list[Row] = []
     news: list[Row] = []
-    pairs = sorted({(c.rpps, c.site_id) for c in candidates})
+    pairs = sorted({(c.item.professional_rpps, c.item.site_id) for c in candidates})
+    # Each pair is judged once, not once an item (5,000 items share a few hundred pairs).
     references = {
-        (r.rpps, r.site_id): r
+        (r.rpps, r.site_id): (r, _reference_problem(r, principal))
         for r in await session.execute(
             _REFERENCES, {"rpps": [p[0] for p in pairs], "site_id": [p[1] for p in pairs]}
         )
     }
-    keys = sorted(c.external_id for c in candidates)
+    keys = sorted(c.item.external_id for c in candidates)
     stored = {
         r.external_id: r
         for r in await session.execute(_EXISTING, {"source": source, "external_id": keys})
     }
-    for item in candidates:
-        ref = references[(item.rpps, item.site_id)]
-        problem = _reference_problem(ref, principal)
+    for candidate in candidates:
+        index, item = candidate.index, candidate.item
+        ref, problem = references[(item.professional_rpps, item.site_id)]
         if problem is not None:
-            results[item.index] = rejected(item.index, item.external_id, *problem)
+            results[index] = rejected(index, item.external_id, *problem)
             continue
         old = stored.get(item.external_id)
-        row = Row(item, ref.professional_id, ref.territory_id, ref.lat, ref.lon, None)
+        row = Row(index, item, ref.professional_id, ref.territory_id, ref.lat, ref.lon, None)
         if old is None:
             news.append(row)
             continue
         row.slot_id = old.id
         if old.status in ("held", "booked"):
-            results[item.index] = result(
-                item.index,
+            results[index] = result(
+                index,
                 item.external_id,
                 "conflict",
                 old.id,
                 slug="slot-not-free",
                 detail=f"the slot is {old.status}: a push may not change it; it was left as is",
-                location=f"slots[{item.index}]",
+                location=f"slots[{index}]",
             )
         elif old.status == "free" and _same(old, ref.professional_id, item):
-            results[item.index] = result(item.index, item.external_id, "unchanged", old.id)
+            results[index] = result(index, item.external_id, "unchanged", old.id)
         elif (
             old.status == "free"
             and old.professional_id == ref.professional_id
@@ -172,9 +163,9 @@ async def apply_items(
         else:
             moves.append(row)
     for row in _overlapping_in_batch([*moves, *news]):
-        results[row.item.index] = overlap(row.item, None, in_batch=True)
-    moves = [r for r in moves if r.item.index not in results]
-    news = [r for r in news if r.item.index not in results]
+        results[row.index] = overlap(row, None, in_batch=True)
+    moves = [r for r in moves if r.index not in results]
+    news = [r for r in news if r.index not in results]
     if inplace:
         done = await _update(session, source, inplace, guarded=False)
         results.update(landed(inplace, done, "updated"))
@@ -182,8 +173,8 @@ async def apply_items(
         done = await _move(session, source, moves)
         results.update(landed(moves, done, "updated"))
         for row in moves:
-            if row.item.index not in done:
-                results[row.item.index] = overlap(row.item, None, in_batch=False)
+            if row.index not in done:
+                results[row.index] = overlap(row, None, in_batch=False)
     if news:
         results.update(await insert_new(session, source, news))
     return results
@@ -205,7 +196,7 @@ def _reference_problem(r: Any, principal: Principal) -> tuple[str, str] | None:
     return None
 
 
-def _same(old: Any, professional_id: uuid.UUID, item: Candidate) -> bool:
+def _same(old: Any, professional_id: uuid.UUID, item: SlotItem) -> bool:
     return (
         old.professional_id == professional_id
         and old.site_id == item.site_id
@@ -220,7 +211,7 @@ def _overlapping_in_batch(rows: Iterable[Row]) -> list[Row]:
     """Rows whose new times overlap an earlier item of the same batch and professional."""
     taken: dict[uuid.UUID, list[tuple[Any, Any]]] = defaultdict(list)
     losers: list[Row] = []
-    for row in sorted(rows, key=lambda r: r.item.index):
+    for row in sorted(rows, key=lambda r: r.index):
         spans = taken[row.professional_id]
         at = bisect_left(spans, (row.item.start, row.item.end))
         before = spans[at - 1] if at else None
@@ -232,31 +223,11 @@ def _overlapping_in_batch(rows: Iterable[Row]) -> list[Row]:
     return losers
 
 
-def _params(source: uuid.UUID, rows: Sequence[Row]) -> dict[str, Any]:
-    return {
-        "source": source,
-        "idx": [r.item.index for r in rows],
-        "slot_id": [r.slot_id for r in rows],
-        "external_id": [r.item.external_id for r in rows],
-        "professional_id": [r.professional_id for r in rows],
-        "site_id": [r.item.site_id for r in rows],
-        "start_at": [r.item.start for r in rows],
-        "end_at": [r.item.end for r in rows],
-        "modality": [r.item.modality for r in rows],
-        "labels": [",".join(r.item.labels) for r in rows],
-        "booking_url": [r.item.booking_url for r in rows],
-        "lat": [r.lat for r in rows],
-        "lon": [r.lon for r in rows],
-        "rpps": [r.item.rpps for r in rows],
-        "territory_id": [r.territory_id for r in rows],
-    }
-
-
 async def _update(
     session: AsyncSession, source: uuid.UUID, rows: Sequence[Row], *, guarded: bool
 ) -> dict[int, uuid.UUID]:
     statement = _MOVE if guarded else _UPDATE
-    done = await session.execute(statement, _params(source, rows))
+    done = await session.execute(statement, arrays(source, rows))
     return {idx: slot_id for idx, slot_id in done}
 
 

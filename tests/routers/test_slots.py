@@ -1,5 +1,6 @@
 """The slot endpoints over HTTP: shapes, scoping, idempotency, limits and a full 5,000 batch."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -221,6 +222,104 @@ async def test_sync_window_without_offset_is_422(client: httpx.AsyncClient, worl
         "/v1/slots/sync",
         json={
             "window": {"start": "2030-01-01T00:00:00", "end": "2030-01-02T00:00:00+01:00"},
+            "slots": [],
+        },
+        headers=bearer(world.software_key),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["location"] == "body.window.start"
+
+
+ODD_ITEMS: list[tuple[str, dict[str, Any], str]] = [
+    ("nul in external_id", {"external_id": "a\u0000b"}, "slots[0].external_id"),
+    ("lone surrogate in external_id", {"external_id": "\ud800"}, "slots[0].external_id"),
+    ("nul in booking_url", {"booking_url": "https://x.test/\u0000"}, "slots[0].booking_url"),
+    ("unix time for start", {"start": 1_900_000_000}, "slots[0].start"),
+    ("year 1 pushed before the calendar", {"start": "0001-01-01T00:00:00+01:00"}, "slots[0].start"),
+    ("year 9999 pushed past it", {"end": "9999-12-31T23:30:00-01:00"}, "slots[0].end"),
+    ("unknown key with a lone surrogate", {"\ud800": 1}, "slots[0]"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "location"), [(c, loc) for _, c, loc in ODD_ITEMS], ids=[n for n, *_ in ODD_ITEMS]
+)
+async def test_odd_item_is_rejected_alone_not_a_500(
+    client: httpx.AsyncClient,
+    world: World,
+    session: AsyncSession,
+    change: dict[str, Any],
+    location: str,
+) -> None:
+    # json.dumps, not httpx's encoder: the body must carry a lone surrogate as `\ud800`.
+    body = json.dumps({"slots": [slot(world, "bad") | change, slot(world, "good", 1)]})
+    response = await client.put(
+        "/v1/slots",
+        content=body,
+        headers=bearer(world.software_key) | {"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    bad, good = response.json()["results"]
+    assert bad["status"] == "rejected"
+    assert bad["error"]["location"] == location
+    assert good["status"] == "created"
+    assert await session.scalar(text("SELECT count(*) FROM slots")) == 1
+
+
+@pytest.mark.parametrize("external_id", ["a%00b", "%ED%A0%80", "%FF"])
+async def test_delete_of_an_impossible_external_id_is_4xx_not_a_500(
+    client: httpx.AsyncClient, world: World, external_id: str
+) -> None:
+    response = await client.delete(f"/v1/slots/{external_id}", headers=bearer(world.software_key))
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_sync_listing_an_impossible_external_id_still_answers(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await put(client, world.software_key, slot(world, "drop"))
+    response = await client.post(
+        "/v1/slots/sync",
+        content=json.dumps(
+            {
+                "window": {
+                    "start": TOMORROW.isoformat(),
+                    "end": (TOMORROW + timedelta(days=1)).isoformat(),
+                },
+                "slots": [{"external_id": "a\u0000"}, {"external_id": "\udc80"}],
+            }
+        ),
+        headers=bearer(world.software_key) | {"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [r["status"] for r in body["results"]] == ["rejected", "rejected"]
+    assert [c["external_id"] for c in body["cancelled"]] == ["drop"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/slots", {"start": "0001-01-01T00:00:00+01:00"}),
+        ("/v1/slots", {"end": "9999-12-31T23:30:00-01:00"}),
+    ],
+)
+async def test_list_with_a_window_past_the_calendar_is_422(
+    client: httpx.AsyncClient, world: World, path: str, params: dict[str, str]
+) -> None:
+    response = await client.get(path, params=params, headers=bearer(world.software_key))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_sync_window_past_the_calendar_is_422(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    response = await client.post(
+        "/v1/slots/sync",
+        json={
+            "window": {"start": "0001-01-01T00:00:00+01:00", "end": TOMORROW.isoformat()},
             "slots": [],
         },
         headers=bearer(world.software_key),

@@ -422,3 +422,13 @@ async def test_each_push_leaves_one_audit_event_with_counts_only(
         "items": 2,
         "counts": {"created": 1, "updated": 0, "unchanged": 0, "rejected": 1, "conflict": 0},
     }
+
+
+async def test_a_batch_runs_under_the_batch_statement_timeout_not_the_request_one(
+    session: AsyncSession, world: World
+) -> None:
+    # One COPY of 5,000 rows may outlast the service's default timeout on a loaded machine.
+    before = await session.scalar(text("SHOW statement_timeout"))
+    await push(session, world.software, item(world, "a", START))
+    assert before != slots.BATCH_STATEMENT_TIMEOUT
+    assert await session.scalar(text("SHOW statement_timeout")) == slots.BATCH_STATEMENT_TIMEOUT
