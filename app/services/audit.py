@@ -33,3 +33,16 @@ async def record(
             detail=detail or {},
         )
     )
+
+
+# For statements that write their change and its audit event together (a data-modifying CTE):
+# `INSERT_FROM` followed by a SELECT of these seven columns, in this order.
+INSERT_FROM = (
+    "INSERT INTO audit_events "
+    "(actor_client_id, actor, action, resource_type, resource_id, territory_id, detail)"
+)
+
+
+def actor_params(actor: Principal) -> dict[str, object]:
+    """The bound parameters `:actor_id` and `:actor` of a statement that audits with INSERT_FROM."""
+    return {"actor_id": actor.client_id, "actor": actor.label}

@@ -1,13 +1,12 @@
 """One-call dispatch: search, then hold the best candidate that is still free.
 
 Rules (issue 4): never fail because of a race while other free slots exist. The candidates are
-tried in ranking order in one statement that skips slots other transactions are taking right
-now (`SKIP LOCKED`); if all were skipped or taken, a second statement waits for those writers
-and takes the first candidate still free; if the search had more candidates than it returned,
-it is run again (held slots drop out of it) as long as each search comes back full: a round
-only fails when others took every candidate of a full page meanwhile, so the rounds end when
-the free slots do (MAX_SEARCH_ROUNDS is a safety valve against slots that churn for ever).
-Only then is the answer "no free slot".
+tried in ranking order (`hold_take.take_first_free`: skip the slots others are taking, then
+wait for the best one still free, never for several at once); if the search had more
+candidates than it returned, it is run again (held slots drop out of it) as long as each search
+comes back full: a round only fails when others took every candidate of a full page meanwhile,
+so the rounds end when the free slots do (MAX_SEARCH_ROUNDS is a safety valve against slots
+that churn for ever). Only then is the answer "no free slot".
 """
 
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from app.core.config import Settings
 from app.schemas.dispatch import MAX_ALTERNATIVES, DispatchOut, DispatchRequest
 from app.schemas.search import SearchQuery, SearchResult
 from app.services import audit, holds
+from app.services.hold_take import take_first_free
 from app.services.search import find_candidates
 
 MAX_SEARCH_ROUNDS = 50
@@ -46,26 +46,9 @@ async def dispatch(
     for _ in range(MAX_SEARCH_ROUNDS):
         result = await find_candidates(session, principal, query, now=now, settings=settings)
         ids = [c.slot_id for c in result.candidates]
-        hold = await holds.take_first_free(session, principal, ids, data.ttl_seconds)
-        if hold is None and ids:
-            hold = await holds.take_first_free(session, principal, ids, data.ttl_seconds, wait=True)
-        if hold is not None:
+        hold = await take_first_free(session, principal, ids, data.ttl_seconds)
+        if hold is not None:  # its audit event says `via: dispatch`, its rank and the count
             position = ids.index(hold.slot_id)
-            await audit.record(
-                session,
-                principal,
-                "hold.create",
-                "hold",
-                hold.id,
-                territory_id=hold.territory_id,
-                detail={
-                    "slot_id": str(hold.slot_id),
-                    "ttl_seconds": data.ttl_seconds,
-                    "via": "dispatch",
-                    "rank": position + 1,
-                    "candidates": len(ids),
-                },
-            )
             return DispatchOut(
                 hold=holds.hold_out(hold, data.ttl_seconds),
                 candidate=result.candidates[position],

@@ -1,16 +1,11 @@
-"""Holds: one conditional update takes a free slot for a regulator; renew; release.
+"""Holds: a regulator takes a free slot for a few minutes, renews its hold, releases it.
 
-A slot is free for a hold when its status is `free`, or `held` with an expired hold (expired
-holds are free again at once, before the sweeper passes). The slot row is always locked first,
-then its bookings row, in every write path (hold, renew, release, book, cancel, sweep), so two
-writers never deadlock; the unique index `uq_bookings_active_slot` backs the rule that a slot
-has at most one active hold or booking.
+Taking is `hold_take` (one conditional statement). Renew and release are one statement each
+too, with their events and audit event; like every write path they lock the slot row before
+its bookings row.
 """
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,91 +14,19 @@ from app.core.auth import Principal
 from app.core.errors import Conflict, NotFound, SlotNotFree
 from app.schemas.hold import HoldCreate, HoldOut
 from app.services import audit
+from app.services.hold_take import Hold, take_slot
 
-# Free for a hold: free, or held by an expired hold; not yet over.
-FREE_FOR_HOLD = (
-    "(s.status = 'free' OR (s.status = 'held' AND s.hold_expires_at < now())) AND s.end_at > now()"
-)
-# The slot's site lies in one of the regulator's territories.
-IN_SCOPE = (
-    "s.site_id IN (SELECT si.id FROM sites si"
-    " WHERE si.territory_id = ANY(CAST(:territories AS uuid[])))"
-)
-
-# `pick` locks the one slot to take. The rest: mark it held, expire the previous (lapsed) hold
-# row first (`expired_first` forces that order, so the unique index sees one active row), insert
-# the new hold, and write the events, in one statement.
-_TAKE = f"""
-, held AS (
-    UPDATE slots s
-    SET status = 'held', hold_expires_at = now() + make_interval(secs => CAST(:ttl AS float8)),
-        version = s.version + 1, updated_at = now()
-    WHERE s.id = (SELECT id FROM pick) AND {FREE_FOR_HOLD}
-    RETURNING s.id, s.external_id, s.source_client_id, s.site_id, s.hold_expires_at
-), lapsed AS (
-    UPDATE bookings b SET status = 'expired', updated_at = now()
-    FROM held WHERE b.slot_id = held.id AND b.status = 'held'
-    RETURNING b.id, b.slot_id
-), hold AS (
-    INSERT INTO bookings (slot_id, regulator_client_id, status, expires_at)
-    SELECT held.id, :regulator, 'held', held.hold_expires_at
-    FROM held CROSS JOIN (SELECT count(*) FROM lapsed) AS expired_first
-    RETURNING id, slot_id, expires_at
-), place AS (
-    SELECT held.*, si.territory_id FROM held JOIN sites si ON si.id = held.site_id
-), events AS (
-    INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-    SELECT 'hold.expired', p.source_client_id, p.territory_id,
-           jsonb_build_object('hold_id', l.id, 'slot_id', p.id, 'external_id', p.external_id)
-    FROM lapsed l JOIN place p ON p.id = l.slot_id
-    UNION ALL
-    SELECT 'hold.created', p.source_client_id, p.territory_id,
-           jsonb_build_object('hold_id', h.id, 'slot_id', p.id, 'external_id', p.external_id,
-                              'expires_at', h.expires_at)
-    FROM hold h JOIN place p ON p.id = h.slot_id
-)
-SELECT h.id, h.slot_id, h.expires_at, p.territory_id
-FROM hold h JOIN place p ON p.id = h.slot_id
-"""  # noqa: S608 (built from this module's constants only)
-
-_HOLD_ONE = text(
-    f"""
-    WITH pick AS (
-        SELECT s.id FROM slots s WHERE s.id = :slot_id AND {FREE_FOR_HOLD} AND {IN_SCOPE}
-        FOR UPDATE
-    )
-    {_TAKE}
-    """  # noqa: S608 (built from this module's constants only)
-)
-
-
-def _first_free_of(lock: str) -> str:
-    return f"""
-    WITH pick AS (
-        SELECT s.id FROM slots s
-        WHERE s.id = ANY(CAST(:slot_ids AS uuid[])) AND {FREE_FOR_HOLD} AND {IN_SCOPE}
-        ORDER BY array_position(CAST(:slot_ids AS uuid[]), s.id)
-        LIMIT 1
-        {lock}
-    )
-    {_TAKE}
-    """  # noqa: S608 (built from this module's constants only)
-
-
-# Dispatch: the first candidate, in ranking order, that is free and not being taken right now.
-_HOLD_FIRST_UNLOCKED = text(_first_free_of("FOR UPDATE SKIP LOCKED"))
-# Its fallback: wait for the writers in flight, then take the first still free.
-_HOLD_FIRST_WAITING = text(_first_free_of("FOR UPDATE"))
-
+# `mine` is the regulator's live hold on the slot; its slot and row get the new expiry. A hold
+# that lapsed and was taken meanwhile no longer matches the slot's expiry: nothing changes.
 _RENEW = text(
-    """
+    f"""
     WITH mine AS (
         SELECT b.id, b.slot_id, b.expires_at FROM bookings b
-        WHERE b.slot_id = :slot_id AND b.regulator_client_id = :regulator
+        WHERE b.slot_id = :slot_id AND b.regulator_client_id = :actor_id
           AND b.status = 'held' AND b.expires_at >= now()
     ), slot AS (
         UPDATE slots s
-        SET hold_expires_at = now() + make_interval(secs => CAST(:ttl AS float8)),
+        SET hold_expires_at = now() + make_interval(secs => CAST(:ttl AS int)),
             version = s.version + 1, updated_at = now()
         FROM mine
         WHERE s.id = mine.slot_id AND s.status = 'held' AND s.hold_expires_at = mine.expires_at
@@ -112,17 +35,26 @@ _RENEW = text(
         UPDATE bookings b SET expires_at = slot.hold_expires_at, updated_at = now()
         FROM slot, mine WHERE b.id = mine.id AND b.status = 'held'
         RETURNING b.id, b.slot_id, b.expires_at
+    ), place AS (
+        SELECT r.*, si.territory_id FROM renewed r
+        JOIN slot ON slot.id = r.slot_id JOIN sites si ON si.id = slot.site_id
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, 'hold.renew', 'hold', CAST(p.id AS text), p.territory_id,
+               jsonb_build_object('slot_id', p.slot_id, 'ttl_seconds', CAST(:ttl AS int))
+        FROM place p
     )
-    SELECT slot.id AS slot_id, slot.hold_expires_at, si.territory_id, r.id
-    FROM slot JOIN sites si ON si.id = slot.site_id LEFT JOIN renewed r ON true
-    """
+    SELECT id, slot_id, expires_at, territory_id FROM place
+    """  # noqa: S608 (built from constants only)
 )
 
+# `mine` is the regulator's hold, live or lapsed but not yet retaken; the slot is freed only if
+# it still carries this hold's expiry.
 _RELEASE = text(
-    """
+    f"""
     WITH mine AS (
         SELECT b.id, b.slot_id, b.expires_at FROM bookings b
-        WHERE b.id = :hold_id AND b.regulator_client_id = :regulator AND b.status = 'held'
+        WHERE b.id = :hold_id AND b.regulator_client_id = :actor_id AND b.status = 'held'
     ), freed AS (
         UPDATE slots s SET status = 'free', hold_expires_at = NULL,
                            version = s.version + 1, updated_at = now()
@@ -134,90 +66,44 @@ _RELEASE = text(
         FROM freed, mine WHERE b.id = mine.id AND b.status = 'held'
         RETURNING b.id
     ), place AS (
-        SELECT freed.*, si.territory_id FROM freed JOIN sites si ON si.id = freed.site_id
+        SELECT freed.*, si.territory_id, r.id AS hold_id
+        FROM freed JOIN sites si ON si.id = freed.site_id CROSS JOIN released r
     ), events AS (
         INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
         SELECT 'hold.released', p.source_client_id, p.territory_id,
-               jsonb_build_object('hold_id', r.id, 'slot_id', p.id, 'external_id', p.external_id)
-        FROM released r CROSS JOIN place p
+               jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
+                                  'external_id', p.external_id)
+        FROM place p
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, 'hold.release', 'hold', CAST(p.hold_id AS text),
+               p.territory_id, jsonb_build_object('slot_id', p.id)
+        FROM place p
     )
-    SELECT p.id AS slot_id, p.territory_id, r.id FROM place p LEFT JOIN released r ON true
-    """
+    SELECT (SELECT count(*) FROM freed) AS freed, (SELECT count(*) FROM place) AS released,
+           (SELECT status FROM bookings
+            WHERE id = :hold_id AND regulator_client_id = :actor_id) AS status
+    """  # noqa: S608 (built from constants only)
 )
 
 _SLOT_STATE = text(
     """
-    SELECT s.status, s.end_at > now() AS open, si.territory_id
-    FROM slots s JOIN sites si ON si.id = s.site_id WHERE s.id = :slot_id
+    SELECT s.status, s.end_at > now() AS open, si.territory_id,
+           si.active AND t.active AND p.active AS offered
+    FROM slots s JOIN sites si ON si.id = s.site_id
+    JOIN territories t ON t.id = si.territory_id
+    JOIN professionals p ON p.id = s.professional_id
+    WHERE s.id = :slot_id
     """
 )
-
-_HOLD_STATE = text(
-    "SELECT status, slot_id FROM bookings WHERE id = :hold_id AND regulator_client_id = :regulator"
-)
-
-
-@dataclass(frozen=True)
-class Hold:
-    id: uuid.UUID
-    slot_id: uuid.UUID
-    expires_at: datetime
-    territory_id: uuid.UUID
-
-
-def _scope(principal: Principal) -> dict[str, object]:
-    return {"regulator": principal.client_id, "territories": list(principal.territory_ids)}
-
-
-async def take_first_free(
-    session: AsyncSession,
-    principal: Principal,
-    slot_ids: Sequence[uuid.UUID],
-    ttl_seconds: int,
-    *,
-    wait: bool = False,
-) -> Hold | None:
-    """Hold the first of `slot_ids` (best first) that is free, or None.
-
-    Rule: one statement; slots another transaction is taking are skipped (`SKIP LOCKED`), unless
-    `wait`, where they are waited for and re-checked, so a race never hides a free slot.
-    """
-    if not slot_ids:
-        return None
-    statement = _HOLD_FIRST_WAITING if wait else _HOLD_FIRST_UNLOCKED
-    row = (
-        await session.execute(
-            statement, {"slot_ids": list(slot_ids), "ttl": ttl_seconds, **_scope(principal)}
-        )
-    ).one_or_none()
-    return Hold(row.id, row.slot_id, row.expires_at, row.territory_id) if row else None
-
-
-async def _take_slot(
-    session: AsyncSession, principal: Principal, slot_id: uuid.UUID, ttl_seconds: int
-) -> Hold | None:
-    row = (
-        await session.execute(
-            _HOLD_ONE, {"slot_id": slot_id, "ttl": ttl_seconds, **_scope(principal)}
-        )
-    ).one_or_none()
-    return Hold(row.id, row.slot_id, row.expires_at, row.territory_id) if row else None
 
 
 async def _renew(
     session: AsyncSession, principal: Principal, slot_id: uuid.UUID, ttl_seconds: int
 ) -> Hold | None:
-    row = (
-        await session.execute(
-            _RENEW,
-            {"slot_id": slot_id, "ttl": ttl_seconds, "regulator": principal.client_id},
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    if row.id is None:  # the hold lapsed and was taken while we renewed: undo by refusing
-        raise SlotNotFree("the hold expired and another regulator took the slot", location="body")
-    return Hold(row.id, row.slot_id, row.hold_expires_at, row.territory_id)
+    params = {"slot_id": slot_id, "ttl": ttl_seconds, **audit.actor_params(principal)}
+    row = (await session.execute(_RENEW, params)).one_or_none()
+    return Hold(row.id, row.slot_id, row.expires_at, row.territory_id) if row else None
 
 
 async def _refusal(session: AsyncSession, principal: Principal, slot_id: uuid.UUID) -> Exception:
@@ -233,6 +119,8 @@ async def _refusal(session: AsyncSession, principal: Principal, slot_id: uuid.UU
         reason = "the slot is booked"
     elif state.status == "cancelled":
         reason = "the slot was cancelled by its practice"
+    elif not state.offered:
+        reason = "the slot is no longer offered: its professional, site or territory is inactive"
     else:
         reason = "the slot was not free when the hold was attempted; retry"
     return SlotNotFree(reason, location="body.slot_id", slot_status=state.status)
@@ -251,26 +139,16 @@ def hold_out(hold: Hold, ttl_seconds: int, *, renewed: bool = False) -> HoldOut:
 async def hold_slot(session: AsyncSession, principal: Principal, data: HoldCreate) -> HoldOut:
     """Hold a free slot of the regulator's territories, or renew the regulator's live hold on it.
 
-    Rule: one conditional update decides (free, or held by an expired hold); a slot that is not
-    free is a 409; a slot outside the regulator's territories is a 404.
+    Rule: one conditional statement decides (free, or held by an expired hold); a slot that is
+    not free is a 409; a slot outside the regulator's territories is a 404.
     """
-    hold = await _take_slot(session, principal, data.slot_id, data.ttl_seconds)
-    renewed = False
-    if hold is None:
-        hold = await _renew(session, principal, data.slot_id, data.ttl_seconds)
-        renewed = hold is not None
-    if hold is None:
-        raise await _refusal(session, principal, data.slot_id)
-    await audit.record(
-        session,
-        principal,
-        "hold.renew" if renewed else "hold.create",
-        "hold",
-        hold.id,
-        territory_id=hold.territory_id,
-        detail={"slot_id": str(hold.slot_id), "ttl_seconds": data.ttl_seconds},
-    )
-    return hold_out(hold, data.ttl_seconds, renewed=renewed)
+    hold = await take_slot(session, principal, data.slot_id, data.ttl_seconds)
+    if hold is not None:
+        return hold_out(hold, data.ttl_seconds)
+    hold = await _renew(session, principal, data.slot_id, data.ttl_seconds)
+    if hold is not None:
+        return hold_out(hold, data.ttl_seconds, renewed=True)
+    raise await _refusal(session, principal, data.slot_id)
 
 
 async def release_hold(session: AsyncSession, principal: Principal, hold_id: uuid.UUID) -> None:
@@ -279,32 +157,15 @@ async def release_hold(session: AsyncSession, principal: Principal, hold_id: uui
     Rule: releasing a hold that already lapsed or was released changes nothing (204); a hold
     that became a booking is a 409 (cancel the booking instead).
     """
-    row = (
-        await session.execute(_RELEASE, {"hold_id": hold_id, "regulator": principal.client_id})
-    ).one_or_none()
-    if row is not None and row.id is None:
-        raise Conflict("the hold lapsed and another regulator took the slot", location="path")
-    if row is None:
-        state = (
-            await session.execute(
-                _HOLD_STATE, {"hold_id": hold_id, "regulator": principal.client_id}
-            )
-        ).one_or_none()
-        if state is None:
-            raise NotFound(f"no hold {hold_id} of yours", location="path.hold_id")
-        if state.status not in ("released", "expired", "held"):
-            raise Conflict(
-                f"this hold became a booking ({state.status}); cancel it with "
-                f"POST /v1/bookings/{hold_id}/cancel",
-                location="path.hold_id",
-            )
-        return
-    await audit.record(
-        session,
-        principal,
-        "hold.release",
-        "hold",
-        hold_id,
-        territory_id=row.territory_id,
-        detail={"slot_id": str(row.slot_id)},
-    )
+    params = {"hold_id": hold_id, **audit.actor_params(principal)}
+    row = (await session.execute(_RELEASE, params)).one()
+    if row.freed != row.released:  # never seen: every writer locks the slot first; roll back
+        raise Conflict("the hold changed while it was released; retry", location="path.hold_id")
+    if row.status is None:
+        raise NotFound(f"no hold {hold_id} of yours", location="path.hold_id")
+    if not row.released and row.status not in ("released", "expired", "held"):
+        raise Conflict(
+            f"this hold became a booking ({row.status}); cancel it with "
+            f"POST /v1/bookings/{hold_id}/cancel",
+            location="path.hold_id",
+        )

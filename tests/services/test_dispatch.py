@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.schemas.dispatch import DispatchOut, DispatchRequest
 from app.schemas.search import SearchResult
-from app.services import dispatch, holds
+from app.services import dispatch
 from app.services import search as search_service
+from app.services.hold_take import take_first_free
 from tests.dispatch_factories import World, add_slots, make_world, new_client
 
 
@@ -27,9 +28,9 @@ async def test_take_first_free_takes_candidates_in_the_given_order_skipping_take
     world = await make_world(session)
     a, b, c = await add_slots(session, world, 3)
     other_id, _ = await new_client(session, "regulator", territory_ids=[world.territory_id])
-    taken = await holds.take_first_free(session, _regulator(world, other_id), [c], 300)
+    taken = await take_first_free(session, _regulator(world, other_id), [c], 300)
     assert taken is not None
-    hold = await holds.take_first_free(session, _regulator(world), [c, b, a], 300)
+    hold = await take_first_free(session, _regulator(world), [c, b, a], 300)
     assert hold is not None
     assert hold.slot_id == b
 
@@ -40,7 +41,7 @@ async def test_take_first_free_outside_the_territories_takes_nothing(
     world = await make_world(session)
     elsewhere = await make_world(session)
     slot_ids = await add_slots(session, elsewhere, 2)
-    assert await holds.take_first_free(session, _regulator(world), slot_ids, 300) is None
+    assert await take_first_free(session, _regulator(world), slot_ids, 300) is None
 
 
 async def test_dispatch_searches_again_when_every_candidate_was_taken_meanwhile(
@@ -57,7 +58,7 @@ async def test_dispatch_searches_again_when_every_candidate_was_taken_meanwhile(
         result = await real_search(*args, **kwargs)
         calls.append([c.slot_id for c in result.candidates])
         if len(calls) == 1:  # another regulator takes the candidate right after the search
-            await holds.take_first_free(session, rival, calls[0], 300)
+            await take_first_free(session, rival, calls[0], 300)
         return result
 
     monkeypatch.setattr(dispatch, "find_candidates", search_then_lose_the_race)
@@ -80,7 +81,7 @@ async def test_dispatch_answers_no_free_slot_when_the_last_candidate_is_taken(
 
     async def search_then_lose_the_race(*args: Any, **kwargs: Any) -> SearchResult:
         result = await real_search(*args, **kwargs)
-        await holds.take_first_free(
+        await take_first_free(
             session, _regulator(world, rival_id), [c.slot_id for c in result.candidates], 300
         )
         return result

@@ -1,0 +1,91 @@
+"""Dispatch's waiting pass on committed data, with rival transactions held open by hand."""
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from app.core.auth import Principal
+from app.services.hold_take import take_first_free
+from tests.concurrency.conftest import Build
+from tests.dispatch_factories import World, add_slots, make_world, new_client
+
+pytestmark = pytest.mark.slow
+
+_TAKE = (
+    "UPDATE slots SET status = 'held', hold_expires_at = now() + interval '5 minutes' "
+    "WHERE id = :id"
+)
+
+
+def _regulator(world: World, client_id: uuid.UUID) -> Principal:
+    return Principal(
+        client_id=client_id,
+        name="regulator",
+        role="regulator",
+        territory_ids=frozenset({world.territory_id}),
+    )
+
+
+async def _waiters(engine: AsyncEngine, count: int) -> None:
+    """Return once `count` sessions of this database wait on a lock."""
+    async with engine.connect() as conn:
+        for _ in range(1000):
+            waiting = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                )
+            ).scalar_one()
+            await conn.rollback()  # pg_stat_activity is a snapshot per transaction
+            if waiting >= count:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError(f"{count} sessions never waited on a lock")
+
+
+async def _rival(engine: AsyncEngine, slot_id: uuid.UUID) -> AsyncConnection:
+    conn = await engine.connect()
+    await conn.begin()
+    await conn.execute(text(_TAKE), {"id": slot_id})
+    return conn
+
+
+async def test_two_dispatches_waiting_on_candidates_in_opposite_orders_never_deadlock(
+    committed: Build, committing_engine: AsyncEngine
+) -> None:
+    """Two patients see the same two slots ranked in opposite orders while two rivals are
+    taking both: each dispatch waits, both end with nothing, and neither fails."""
+    ids: dict[str, uuid.UUID] = {}
+
+    async def builder(session: AsyncSession) -> World:
+        world = await make_world(session)
+        ids["r"], ids["s"] = await add_slots(session, world, 2)
+        ids["a"], _ = await new_client(session, "regulator", territory_ids=[world.territory_id])
+        ids["b"], _ = await new_client(session, "regulator", territory_ids=[world.territory_id])
+        return world
+
+    world = await committed(builder)
+    r, s = ids["r"], ids["s"]
+    taking_s = await _rival(committing_engine, s)
+    taking_r = await _rival(committing_engine, r)
+
+    async def dispatch_pass(regulator: uuid.UUID, order: list[uuid.UUID]) -> object:
+        async with AsyncSession(committing_engine) as session, session.begin():
+            return await take_first_free(session, _regulator(world, regulator), order, 300)
+
+    a = asyncio.create_task(dispatch_pass(ids["a"], [r, s]))
+    await _waiters(committing_engine, 1)
+    b = asyncio.create_task(dispatch_pass(ids["b"], [s, r]))
+    await _waiters(committing_engine, 2)
+    await taking_r.commit()
+    await _waiters(committing_engine, 2)
+    await taking_s.commit()
+    outcomes = await asyncio.gather(a, b, return_exceptions=True)
+    await taking_r.close()
+    await taking_s.close()
+    assert list(outcomes) == [None, None]
