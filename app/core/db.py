@@ -44,6 +44,11 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "snp-dispatch",
                 "timezone": "UTC",
+                # Plan each statement with its values: the search statement's generic plan
+                # cannot see its radius, window or modalities and runs far slower; the other
+                # statements are small, so planning them each time costs little. Set per
+                # connection rather than per transaction, to save a round trip a search.
+                "plan_cache_mode": "force_custom_plan",
             }
         },
     )

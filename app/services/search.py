@@ -17,6 +17,8 @@ Rules (issue 4):
 - Every search is audited: who, how many candidates, the radius; never the patient's location.
 """
 
+import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,7 +58,6 @@ _TERRITORIES_SQL = text(
     ORDER BY id
     """
 )
-_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 _CENTROID_SQL = text("SELECT lat, lon FROM communes WHERE insee_code = :code")
 
 
@@ -79,11 +80,26 @@ async def patient_location(
     return float(row.lat), float(row.lon)
 
 
-async def _territories(session: AsyncSession, principal: Principal) -> list[TerritoryScope]:
+# Territory settings change rarely: each process keeps them as long as it trusts an API key
+# (API_KEY_CACHE_SECONDS), which saves a query a search.
+_territory_cache: dict[frozenset[uuid.UUID], tuple[float, list[TerritoryScope]]] = {}
+
+
+async def _territories(
+    session: AsyncSession, principal: Principal, ttl: float
+) -> list[TerritoryScope]:
     if not principal.territory_ids:
         return []
+    cached = _territory_cache.get(principal.territory_ids)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     rows = await session.execute(_TERRITORIES_SQL, {"ids": list(principal.territory_ids)})
-    return [TerritoryScope(*row) for row in rows]
+    scopes = [TerritoryScope(*row) for row in rows]
+    if ttl > 0:
+        if len(_territory_cache) > 10_000:
+            _territory_cache.clear()
+        _territory_cache[principal.territory_ids] = (time.monotonic() + ttl, scopes)
+    return scopes
 
 
 async def _road_filter(
@@ -126,7 +142,7 @@ async def find_candidates(
     now = now or datetime.now(UTC)
     settings = settings or get_settings()
     lat, lon = await patient_location(session, query.location)
-    territories = await _territories(session, principal)
+    territories = await _territories(session, principal, settings.api_key_cache_seconds)
     window = resolve_window(query.window, now, sorted({t.timezone for t in territories}))
     radius = search_radius(territories)
     modalities = query.modalities or ALL_MODALITIES
@@ -159,10 +175,8 @@ async def find_candidates(
     rows: list[Any] = []
     radius_km = radius.base_km
     if territories:  # a client without territories sees nothing (and costs no query)
-        # A generic plan of this statement (asyncpg prepares it; PostgreSQL switches to a
-        # generic plan after 5 runs) cannot see the radius, window or modalities and was
-        # measured hundreds of times slower; plan each search with its own values.
-        await session.execute(_CUSTOM_PLANS)
+        # Planned with its own values each time: plan_cache_mode is set on every connection
+        # (app/core/db.py), since a generic plan of this statement runs far slower.
         for radius_km in radius.steps():
             params["radius_m"] = radius_km * 1000
             rows = list(await session.execute(SEARCH_SQL, params))
