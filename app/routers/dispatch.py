@@ -1,6 +1,4 @@
 from fastapi import APIRouter, Request, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from app.core.auth import RegulatorDep
@@ -44,23 +42,16 @@ async def dispatch(
 ) -> Response:
     """Search and hold the best free slot in one call; 404 `no-free-slot` when none is free.
 
-    Without an Idempotency-Key the 404 is answered, not raised, so the transaction commits and
-    the search's audit is kept; with one, it is raised so that the key stays free for a retry.
+    The 404 is answered, not raised, so the transaction commits and the search's audit is kept;
+    an Idempotency-Key that got it stays free for a retry.
     """
-    if idempotency_key is None:
-        outcome = await dispatching.dispatch(
-            session, regulator, body, settings=request.app.state.settings
-        )
-        if isinstance(outcome, dispatching.NoFreeSlotFound):
-            return _app_error_response(request, _no_free_slot(outcome))
-        return JSONResponse(jsonable_encoder(outcome), status_code=status.HTTP_201_CREATED)
 
-    async def produce() -> DispatchOut:
+    async def produce() -> DispatchOut | Response:
         outcome = await dispatching.dispatch(
             session, regulator, body, settings=request.app.state.settings
         )
         if isinstance(outcome, dispatching.NoFreeSlotFound):
-            raise _no_free_slot(outcome)
+            return _problem(request, _no_free_slot(outcome))
         return outcome
 
     return await idempotent(
@@ -68,7 +59,7 @@ async def dispatch(
     )
 
 
-def _app_error_response(request: Request, error: NoFreeSlot) -> Response:
+def _problem(request: Request, error: NoFreeSlot) -> Response:
     return problem_response(
         error.status,
         error.slug,

@@ -1,7 +1,6 @@
 import uuid
 
 from fastapi import APIRouter, Request, Response, status
-from fastapi.responses import JSONResponse
 
 from app.core.auth import RegulatorDep
 from app.core.db import SessionDep
@@ -24,20 +23,16 @@ async def hold_slot(
     session: SessionDep,
     regulator: RegulatorDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Hold a free slot for `ttl_seconds` (201), or renew your live hold on it (200)."""
-    outcome: list[HoldOut] = []
 
     async def produce() -> HoldOut:
-        outcome.append(await holds.hold_slot(session, regulator, body))
-        return outcome[0]
+        return await holds.hold_slot(session, regulator, body)
 
-    response = await idempotent(
-        request, session, regulator, idempotency_key, body, status.HTTP_201_CREATED, produce
-    )
-    if outcome and outcome[0].renewed:
-        response.status_code = status.HTTP_200_OK
-    return response
+    def status_of(hold: HoldOut) -> int:
+        return status.HTTP_200_OK if hold.renewed else status.HTTP_201_CREATED
+
+    return await idempotent(request, session, regulator, idempotency_key, body, status_of, produce)
 
 
 @router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT)

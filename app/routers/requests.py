@@ -2,7 +2,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
-from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from app.core.auth import (
     PracticeSoftwareOrAdminDep,
@@ -12,8 +12,7 @@ from app.core.auth import (
 )
 from app.core.crypto import CipherDep
 from app.core.db import SessionDep
-from app.routers.bookings import sealed_idempotent
-from app.routers.idempotent import IdempotencyKey
+from app.routers.idempotent import IdempotencyKey, Sealed, idempotent
 from app.schemas.en_sus_request import EnSusAccept, EnSusRequestCreate, EnSusRequestOut
 from app.services import en_sus
 
@@ -30,23 +29,23 @@ async def create_request(
     regulator: RegulatorDep,
     cipher: CipherDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     """Ask the territory's professionals who accept patients beyond their slots (en sus)."""
 
     async def produce() -> EnSusRequestOut:
         ttl = request.app.state.settings.en_sus_request_ttl_seconds
         return await en_sus.create_request(session, regulator, cipher, body, ttl)
 
-    # The answer holds the reason (patient data): remembered sealed.
-    return await sealed_idempotent(
+    # The answer holds the reason (patient data): remembered sealed, replays audited as reads.
+    return await idempotent(
         request,
         session,
         regulator,
-        cipher,
         idempotency_key,
         body,
         status.HTTP_201_CREATED,
         produce,
+        sealed=Sealed(cipher, "en_sus_request", "request.read"),
     )
 
 

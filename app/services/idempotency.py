@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,11 +82,18 @@ async def remember(
             "UPDATE idempotency_records SET status_code = :status, response = CAST(:body AS jsonb) "
             "WHERE client_id = :client_id AND key = :key"
         ),
-        {"status": status_code, "body": _json(body), "client_id": client_id, "key": key},
+        {
+            "status": status_code,
+            "body": orjson.dumps(body).decode(),
+            "client_id": client_id,
+            "key": key,
+        },
     )
 
 
-def _json(body: Any) -> str:
-    import orjson
-
-    return orjson.dumps(body).decode()
+async def forget(session: AsyncSession, client_id: uuid.UUID, key: str) -> None:
+    """Free a claimed key whose write answered a refusal that commits (no answer remembered)."""
+    await session.execute(
+        text("DELETE FROM idempotency_records WHERE client_id = :client_id AND key = :key"),
+        {"client_id": client_id, "key": key},
+    )

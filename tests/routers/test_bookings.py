@@ -304,3 +304,26 @@ async def test_another_regulator_cannot_read_the_booking(
     _, other_key = await new_client(session, "regulator", territory_ids=[world.territory_id])
     response = await client.get(f"/v1/bookings/{hold['id']}", headers=headers(other_key))
     assert response.status_code == 404
+
+
+async def test_replayed_booking_answer_is_audited_as_a_read(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world, hold = await _held(client, session)
+    key = str(uuid.uuid4())
+    await _book(client, world, hold, key)
+    replayed = await _book(client, world, hold, key)
+    assert replayed.json()["patient"]["family_name"] == "Durand"
+    rows = (
+        await session.execute(
+            text(
+                "SELECT action, detail FROM audit_events WHERE resource_type = 'booking' "
+                "AND resource_id = :id ORDER BY id"
+            ),
+            {"id": hold["id"]},
+        )
+    ).all()
+    assert [(r.action, r.detail) for r in rows][1:] == [
+        ("booking.read", {"idempotent_replay": True})
+    ]
+    assert rows[0].action == "booking.create"

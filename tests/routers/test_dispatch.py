@@ -96,3 +96,23 @@ async def test_dispatch_ttl_above_900_is_422(
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["location"] == "body.ttl_seconds"
+
+
+async def test_keyed_dispatch_without_free_slot_keeps_its_search_audit_and_frees_the_key(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session)
+    auth = headers(world.regulator_key, **{"Idempotency-Key": "dispatch-2"})
+    empty = await client.post("/v1/dispatch", json=_body(world), headers=auth)
+    assert empty.status_code == 404
+    actions = (
+        await session.scalars(
+            text("SELECT action FROM audit_events WHERE actor_client_id = :id ORDER BY id"),
+            {"id": world.regulator_id},
+        )
+    ).all()
+    assert actions == ["search.run", "dispatch.no_free_slot"]
+    [slot_id] = await add_slots(session, world, 1)
+    retried = await client.post("/v1/dispatch", json=_body(world), headers=auth)
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["hold"]["slot_id"] == str(slot_id)

@@ -232,3 +232,52 @@ async def test_every_hold_is_audited_without_patient_data(
     assert row.action == "hold.create"
     assert row.actor_client_id == world.regulator_id
     assert row.detail["slot_id"] == str(slot_id)
+
+
+async def test_hold_on_slot_of_a_deactivated_professional_is_409_and_takes_nothing(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session)
+    [slot_id] = await add_slots(session, world, 1)
+    await session.execute(
+        text("UPDATE professionals SET active = false WHERE id = :id"),
+        {"id": world.professional_ids[0]},
+    )
+    response = await client.post(
+        "/v1/holds", json={"slot_id": str(slot_id)}, headers=headers(world.regulator_key)
+    )
+    assert response.status_code == 409
+    assert "no longer offered" in response.json()["detail"]
+    assert (await _slot(session, slot_id))[0] == "free"
+
+
+async def test_hold_on_slot_of_a_deactivated_site_is_409(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session)
+    [slot_id] = await add_slots(session, world, 1)
+    await session.execute(
+        text("UPDATE sites SET active = false WHERE id = :id"), {"id": world.site_id}
+    )
+    response = await client.post(
+        "/v1/holds", json={"slot_id": str(slot_id)}, headers=headers(world.regulator_key)
+    )
+    assert response.status_code == 409
+    assert (await _slot(session, slot_id))[0] == "free"
+
+
+async def test_renewal_replayed_with_its_idempotency_key_answers_200_again(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session)
+    [slot_id] = await add_slots(session, world, 1)
+    await client.post(
+        "/v1/holds", json={"slot_id": str(slot_id)}, headers=headers(world.regulator_key)
+    )
+    keyed = headers(world.regulator_key, **{"Idempotency-Key": "renew-1"})
+    body = {"slot_id": str(slot_id), "ttl_seconds": 600}
+    renewed = await client.post("/v1/holds", json=body, headers=keyed)
+    replayed = await client.post("/v1/holds", json=body, headers=keyed)
+    assert (renewed.status_code, replayed.status_code) == (200, 200)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json() == renewed.json()

@@ -196,3 +196,23 @@ async def test_request_replay_with_same_key_answers_the_same_request(
     )
     assert stored is not None
     assert "otite" not in stored
+
+
+async def test_replayed_request_answer_is_audited_as_a_read(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session, accepts_en_sus=True)
+    body = {"location": {"lat": world.lat, "lon": world.lon}, "reason": "otite"}
+    auth = headers(world.regulator_key, **{"Idempotency-Key": "req-2"})
+    first = (await client.post("/v1/requests", json=body, headers=auth)).json()
+    await client.post("/v1/requests", json=body, headers=auth)
+    actions = (
+        await session.scalars(
+            text(
+                "SELECT action FROM audit_events WHERE resource_type = 'en_sus_request' "
+                "AND resource_id = :id ORDER BY id"
+            ),
+            {"id": first["id"]},
+        )
+    ).all()
+    assert actions == ["request.create", "request.read"]
