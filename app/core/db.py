@@ -70,4 +70,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
+async def use_autocommit(session: AsyncSession) -> None:
+    """Let each statement of this session commit on its own (no BEGIN, no COMMIT round trips).
+
+    For a request whose only write is part of a single statement (a search and its audit row).
+    A session that already began a transaction (e.g. the key lookup ran in it) keeps it.
+    """
+    if not session.in_transaction():
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

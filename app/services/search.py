@@ -22,6 +22,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +41,7 @@ from app.schemas.search import (
 )
 from app.services import audit
 from app.services.ranking import GROUPS, explain
-from app.services.search_sql import SEARCH_SQL
+from app.services.search_sql import RANKED_SLOTS_SQL, SEARCH_SQL
 from app.services.search_window import (
     TerritoryScope,
     resolve_window,
@@ -174,13 +175,30 @@ async def find_candidates(
     enough = min(ENOUGH_CANDIDATES, query.limit)
     rows: list[Any] = []
     radius_km = radius.base_km
+    # Without a road filter the statement writes its own audit event (one round trip); with
+    # one, the count is known only after the filter, so the event is written after it.
+    audited_in_sql = provider is None
+    if audited_in_sql:
+        params.update(
+            actor_client_id=principal.client_id,
+            actor=principal.label,
+            audit_territory_id=territories[0].id if len(territories) == 1 else None,
+            audit_limit=query.limit,
+            enough=enough,
+        )
     if territories:  # a client without territories sees nothing (and costs no query)
         # Planned with its own values each time: plan_cache_mode is set on every connection
         # (app/core/db.py), since a generic plan of this statement runs far slower.
-        for radius_km in radius.steps():
+        steps = list(radius.steps())
+        for attempt, radius_km in enumerate(steps, start=1):
+            last = attempt == len(steps) or modalities == ["VR"]
             params["radius_m"] = radius_km * 1000
-            rows = list(await session.execute(SEARCH_SQL, params))
-            if len(rows) >= enough or modalities == ["VR"]:
+            if audited_in_sql:
+                detail = _audit_detail(territories, query, radius_km, radius_km > radius.base_km)
+                params.update(audit_detail=orjson.dumps(detail).decode(), last_attempt=last)
+            statement = SEARCH_SQL if audited_in_sql else RANKED_SLOTS_SQL
+            rows = list(await session.execute(statement, params))
+            if len(rows) >= enough or last:
                 break
 
     road: dict[Any, float] = {}
@@ -197,7 +215,16 @@ async def find_candidates(
         enlarged=radius_km > radius.base_km,
         window=WindowOut(start=window.start, end=window.reported_end),
     )
-    await _audit(session, principal, territories, result, query)
+    if not (audited_in_sql and territories):
+        detail = _audit_detail(territories, query, result.radius_km, result.enlarged)
+        await audit.record(
+            session,
+            principal,
+            "search.run",
+            "search",
+            territory_id=territories[0].id if len(territories) == 1 else None,
+            detail={"candidates": len(result.candidates), **detail},
+        )
     return result
 
 
@@ -240,26 +267,14 @@ def _candidate(
     )
 
 
-async def _audit(
-    session: AsyncSession,
-    principal: Principal,
-    territories: list[TerritoryScope],
-    result: SearchResult,
-    query: SearchQuery,
-) -> None:
-    # Counts and settings only: the patient's location and médecin traitant stay out of the trail.
-    await audit.record(
-        session,
-        principal,
-        "search.run",
-        "search",
-        territory_id=territories[0].id if len(territories) == 1 else None,
-        detail={
-            "candidates": len(result.candidates),
-            "radius_km": result.radius_km,
-            "enlarged": result.enlarged,
-            "limit": query.limit,
-            "modalities": query.modalities or ALL_MODALITIES,
-            "territory_ids": [str(t.id) for t in territories],
-        },
-    )
+def _audit_detail(
+    territories: list[TerritoryScope], query: SearchQuery, radius_km: float, enlarged: bool
+) -> dict[str, Any]:
+    """What the trail keeps of a search: counts and settings, never the patient's location."""
+    return {
+        "radius_km": radius_km,
+        "enlarged": enlarged,
+        "limit": query.limit,
+        "modalities": query.modalities or ALL_MODALITIES,
+        "territory_ids": [str(t.id) for t in territories],
+    }

@@ -74,8 +74,7 @@ _COLUMNS = f"""
 """
 
 # Composed from the constant fragments above only; every value is a bind parameter.
-SEARCH_SQL = text(
-    f"""
+_RANKED = f"""
     SELECT * FROM (
         SELECT 0 AS grp, {_COLUMNS}
         FROM professionals p
@@ -130,5 +129,27 @@ SEARCH_SQL = text(
     ) AS found
     ORDER BY grp, score, start_at, slot_id
     LIMIT :limit
+"""  # noqa: S608
+
+# The ranked slots alone (the search's query when an OSRM filter runs after it).
+RANKED_SLOTS_SQL = text(_RANKED)
+
+# The ranked slots and their audit event in one statement: with the connection in autocommit,
+# a whole search is one round trip. The audit row is written by the attempt that answers: the
+# one that found enough candidates, or the last enlargement.
+SEARCH_SQL = text(
+    f"""
+    WITH found AS MATERIALIZED ({_RANKED}),
+    audited AS (
+        INSERT INTO audit_events (actor_client_id, actor, action, resource_type, territory_id,
+                                  detail)
+        SELECT CAST(:actor_client_id AS uuid), CAST(:actor AS text), 'search.run', 'search',
+               CAST(:audit_territory_id AS uuid),
+               CAST(:audit_detail AS jsonb)
+                 || jsonb_build_object('candidates', least(count(*), CAST(:audit_limit AS int)))
+        FROM found
+        HAVING count(*) >= CAST(:enough AS int) OR CAST(:last_attempt AS boolean)
+    )
+    SELECT * FROM found ORDER BY grp, score, start_at, slot_id
     """  # noqa: S608
 )

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.services.search_sql import SEARCH_SQL
+from app.services.search_sql import RANKED_SLOTS_SQL
 from tests.services.search_fixtures import NANTES_LAT, NANTES_LON, NOW
 
 
@@ -38,7 +38,7 @@ async def test_search_walks_sites_by_knn_and_probes_their_open_slots_by_index(
         "radius_m": 10_000.0,
     }
     plan = "\n".join(
-        row[0] for row in await session.execute(text("EXPLAIN " + SEARCH_SQL.text), params)
+        row[0] for row in await session.execute(text("EXPLAIN " + RANKED_SLOTS_SQL.text), params)
     )
 
     assert "ix_sites_earth" in plan
