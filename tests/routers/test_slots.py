@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import problem_type
 from tests.conftest import MakeKey, bearer
-from tests.services.test_slot_intake import World, build_world
+from tests.services.test_slot_intake import World, build_world, item
 
 # Real time: the endpoints use the current time for the "1 day back, 60 days ahead" rule.
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(
@@ -20,16 +20,8 @@ TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(
 
 
 def slot(world: World, external_id: str, hours: float = 0, minutes: int = 20) -> dict[str, Any]:
-    start = TOMORROW + timedelta(hours=hours)
-    return {
-        "external_id": external_id,
-        "professional_rpps": world.rpps,
-        "site_id": world.site_id,
-        "start": start.isoformat(),
-        "end": (start + timedelta(minutes=minutes)).isoformat(),
-        "modality": "AMB",
-        "labels": ["SNP"],
-    }
+    """A valid item starting `hours` after 08:00 UTC tomorrow."""
+    return item(world, external_id, (TOMORROW + timedelta(hours=hours)).isoformat(), minutes)
 
 
 @pytest.fixture

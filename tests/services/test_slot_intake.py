@@ -72,7 +72,9 @@ def _principal(client_id: uuid.UUID, professional_ids: list[uuid.UUID]) -> Princ
     )
 
 
-def item(world: World, external_id: str, start: str, minutes: int = 20, **fields: Any) -> Any:
+def item(
+    world: World, external_id: str, start: str, minutes: int = 20, **fields: Any
+) -> dict[str, Any]:
     """A valid slot item starting at `start` (RFC 3339)."""
     begin = datetime.fromisoformat(start)
     return {
