@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.auth import Principal
 from app.schemas.api_client import ApiClientCreate
 from app.services import api_clients
 from tests.conftest import new_finess, new_rpps
@@ -168,3 +169,13 @@ async def add_slots(
 
 def headers(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}
+
+
+def regulator_of(*worlds: World, client_id: uuid.UUID | None = None) -> Principal:
+    """The principal of the first world's regulator (or of `client_id`), in these territories."""
+    return Principal(
+        client_id=client_id or worlds[0].regulator_id,
+        name="regulator",
+        role="regulator",
+        territory_ids=frozenset(w.territory_id for w in worlds),
+    )

@@ -38,7 +38,7 @@ _BOOK = text(
     f"""
     WITH mine AS (
         SELECT b.id, b.slot_id, b.expires_at FROM bookings b
-        WHERE b.id = :hold_id AND b.regulator_client_id = :actor
+        WHERE b.id = :hold_id AND b.regulator_client_id = :actor_id
           AND b.status = 'held' AND b.expires_at > now()
     ), slot AS (
         UPDATE slots s SET status = 'booked', hold_expires_at = NULL,
@@ -57,6 +57,11 @@ _BOOK = text(
         INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
         SELECT 'booking.created', p.source_client_id, p.territory_id, {_EVENT_DATA}
         FROM written w CROSS JOIN place p
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, 'booking.create', 'booking', CAST(w.id AS text), p.territory_id,
+               jsonb_build_object('slot_id', p.id)
+        FROM written w CROSS JOIN place p
     )
     SELECT {_ANSWER} FROM place p LEFT JOIN written w ON true
     """  # noqa: S608 (built from this module's constants only)
@@ -69,8 +74,8 @@ _TRANSITION = text(
     WITH mine AS (
         SELECT b.id, b.slot_id FROM bookings b JOIN slots s ON s.id = b.slot_id
         WHERE b.id = :booking_id AND b.status = :from_status
-          AND CASE WHEN :who = 'regulator' THEN b.regulator_client_id = :actor
-                   ELSE s.source_client_id = :actor END
+          AND CASE WHEN :who = 'regulator' THEN b.regulator_client_id = :actor_id
+                   ELSE s.source_client_id = :actor_id END
     ), slot AS (
         UPDATE slots s SET status = COALESCE(CAST(:slot_status AS text), s.status),
                            version = s.version + 1, updated_at = now()
@@ -86,6 +91,11 @@ _TRANSITION = text(
         INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
         SELECT 'booking.' || w.status, p.source_client_id, p.territory_id,
                {_EVENT_DATA} || jsonb_build_object('by', CAST(:who AS text))
+        FROM written w CROSS JOIN place p
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, CAST(:action AS text), 'booking', CAST(w.id AS text),
+               p.territory_id, jsonb_build_object('status', w.status, 'slot_id', p.id)
         FROM written w CROSS JOIN place p
     )
     SELECT {_ANSWER} FROM place p LEFT JOIN written w ON true
@@ -176,9 +186,9 @@ async def book_hold(
     )
     params = {
         "hold_id": data.hold_id,
-        "actor": principal.client_id,
         "patient": sealed,
         "key": idempotency_key,
+        **audit.actor_params(principal),
     }
     try:
         row = (await session.execute(_BOOK, params)).one_or_none()
@@ -192,15 +202,6 @@ async def book_hold(
         raise await _hold_refusal(session, principal, data.hold_id)
     if row.id is None:  # the hold lapsed and the slot was taken meanwhile: refuse, roll back
         raise HoldNotLive("the hold expired while the booking arrived", location="body.hold_id")
-    await audit.record(
-        session,
-        principal,
-        "booking.create",
-        "booking",
-        row.id,
-        territory_id=row.territory_id,
-        detail={"slot_id": str(row.slot_id)},
-    )
     return _out(row, data.patient, data.reason)
 
 
@@ -211,44 +212,41 @@ async def _transition(
     to_status: str,
     slot_status: str | None,
 ) -> BookingOut:
-    who = "regulator" if principal.role == "regulator" else "practice"
-    row = (
-        await session.execute(
-            _TRANSITION,
-            {
-                "booking_id": booking_id,
-                "actor": principal.client_id,
-                "who": who,
-                "from_status": "booked",
-                "to_status": to_status,
-                "slot_status": slot_status,
-            },
-        )
-    ).one_or_none()
-    if row is not None and row.id is None:
+    action = "booking.cancel" if to_status == "cancelled" else "booking.report"
+    params = {
+        "booking_id": booking_id,
+        "who": "regulator" if principal.role == "regulator" else "practice",
+        "from_status": "booked",
+        "to_status": to_status,
+        "slot_status": slot_status,
+        "action": action,
+        **audit.actor_params(principal),
+    }
+    row = (await session.execute(_TRANSITION, params)).one_or_none()
+    if row is not None and row.id is None:  # never seen: every writer locks the slot first
         raise Conflict("the booking changed while this request ran; retry", location="path")
-    if row is None:
-        current = await _read(session, booking_id)
-        if current is None or not _owned_by(current, principal):
-            raise NotFound(f"no booking {booking_id} of yours", location="path.booking_id")
-        if current.status != to_status:
-            raise Conflict(
-                f"the booking is {current.status}; only a booked one can become {to_status}",
-                location="path.booking_id",
-                booking_status=current.status,
-            )
-        row = current  # already in that status: the same answer, nothing written
-    else:
-        await audit.record(
-            session,
-            principal,
-            "booking.cancel" if to_status == "cancelled" else "booking.report",
-            "booking",
-            booking_id,
-            territory_id=row.territory_id,
-            detail={"status": to_status, "slot_id": str(row.slot_id)},
+    if row is not None:
+        return _out(row)
+    current = await _read(session, booking_id)
+    if current is None or not _owned_by(current, principal):
+        raise NotFound(f"no booking {booking_id} of yours", location="path.booking_id")
+    if current.status != to_status:
+        raise Conflict(
+            f"the booking is {current.status}; only a booked one can become {to_status}",
+            location="path.booking_id",
+            booking_status=current.status,
         )
-    return _out(row)
+    # Already in that status: the same answer, nothing written but the audit of this read.
+    await audit.record(
+        session,
+        principal,
+        action,
+        "booking",
+        booking_id,
+        territory_id=current.territory_id,
+        detail={"status": to_status, "slot_id": str(current.slot_id), "unchanged": True},
+    )
+    return _out(current)
 
 
 async def cancel_booking(

@@ -10,7 +10,7 @@ Rules (issue 4):
 - First accept wins: one conditional UPDATE … WHERE status = 'open' AND expires_at > now();
   later accepts are 409.
 - A request is open for REQUEST_TTL_SECONDS; an open request past its expiry reads as expired
-  and is swept to `expired` by the background loop (`expire_requests`).
+  and is swept to `expired` by the background loop (`hold_expiry.expire_requests`).
 - The reason is sealed (patient data); the criteria are kept as sent, without the reason.
 """
 
@@ -90,8 +90,13 @@ _CREATE = text(
                jsonb_build_object('request_id', r.id, 'expires_at', r.expires_at,
                                   'professional_ids', a.pros)
         FROM request r CROSS JOIN audience a
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, 'request.create', 'en_sus_request', CAST(r.id AS text),
+               r.territory_id, jsonb_build_object('professionals', CAST(:asked_count AS int))
+        FROM request r
     )
-    SELECT * FROM request
+    SELECT *, false AS lapsed FROM request
     """  # noqa: S608 (built from this module's constants only)
 )
 
@@ -102,21 +107,7 @@ _READ = text(
     """
 )
 
-# Events of a request that was accepted or expired: to the regulator and to every client told.
-_CLOSING_EVENTS = f"""
-    audience AS (
-        {_AUDIENCE}
-        UNION
-        SELECT c.regulator_client_id, NULL FROM closed c
-    ), events AS (
-        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT :event_type, a.client_id, c.territory_id,
-               jsonb_build_object('request_id', c.id, 'status', c.status,
-                                  'accepted_by_professional_id', c.accepted_by_professional_id)
-        FROM closed c CROSS JOIN audience a
-    )
-"""  # noqa: S608 (built from this module's constants only)
-
+# The first accept closes the request; the regulator and every client told hear of it.
 _ACCEPT = text(
     f"""
     WITH closed AS (
@@ -125,39 +116,24 @@ _ACCEPT = text(
             accepted_at = now(), updated_at = now()
         WHERE id = :id AND status = 'open' AND expires_at > now()
         RETURNING *
-    ), {_CLOSING_EVENTS}
-    SELECT *, false AS lapsed FROM closed
-    """  # noqa: S608 (built from this module's constants only)
-)
-
-_EXPIRE = text(
-    """
-    WITH due AS (
-        SELECT id FROM en_sus_requests
-        WHERE status = 'open' AND expires_at <= now()
-        ORDER BY expires_at LIMIT :batch
-        FOR UPDATE SKIP LOCKED
-    ), closed AS (
-        UPDATE en_sus_requests r SET status = 'expired', updated_at = now()
-        FROM due WHERE r.id = due.id AND r.status = 'open'
-        RETURNING r.*
-    ), recipients AS (
-        SELECT c.id, c.territory_id, c.regulator_client_id AS client_id FROM closed c
+    ), audience AS (
+        {_AUDIENCE}
         UNION
-        SELECT c.id, c.territory_id, acp.client_id
-        FROM closed c
-        CROSS JOIN LATERAL jsonb_array_elements(c.criteria -> 'professionals') AS p(item)
-        JOIN api_client_professionals acp
-          ON acp.professional_id = CAST(p.item ->> 'id' AS uuid)
-        JOIN api_clients ac ON ac.id = acp.client_id AND ac.active
+        SELECT c.regulator_client_id, NULL FROM closed c
     ), events AS (
         INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT 'request.expired', r.client_id, r.territory_id,
-               jsonb_build_object('request_id', r.id, 'status', 'expired')
-        FROM recipients r
+        SELECT 'request.accepted', a.client_id, c.territory_id,
+               jsonb_build_object('request_id', c.id, 'status', c.status,
+                                  'accepted_by_professional_id', c.accepted_by_professional_id)
+        FROM closed c CROSS JOIN audience a
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, 'request.accept', 'en_sus_request', CAST(c.id AS text),
+               c.territory_id, jsonb_build_object('professional_id', c.accepted_by_professional_id)
+        FROM closed c
     )
-    SELECT count(*) FROM closed
-    """
+    SELECT *, false AS lapsed FROM closed
+    """  # noqa: S608 (built from this module's constants only)
 )
 
 
@@ -169,9 +145,7 @@ def _asked_ids(row: Row[Any]) -> list[uuid.UUID]:
     return [uuid.UUID(p["id"]) for p in row.criteria.get("professionals", [])]
 
 
-def _out(row: Row[Any], cipher: PatientCipher) -> EnSusRequestOut:
-    criteria: dict[str, Any] = row.criteria
-    reason = cipher.open_json(row.reason, _context(row.id)) if row.reason is not None else None
+def _out(row: Row[Any], reason: str | None, asked: list[EnSusProfessional]) -> EnSusRequestOut:
     return EnSusRequestOut(
         id=row.id,
         status="expired" if row.lapsed else row.status,
@@ -180,10 +154,16 @@ def _out(row: Row[Any], cipher: PatientCipher) -> EnSusRequestOut:
         created_at=row.created_at,
         accepted_by_professional_id=row.accepted_by_professional_id,
         accepted_at=row.accepted_at,
-        criteria=criteria.get("search", {}),
+        criteria=row.criteria.get("search", {}),
         reason=reason,
-        professionals=[EnSusProfessional.model_validate(p) for p in criteria["professionals"]],
+        professionals=asked,
     )
+
+
+def _opened(row: Row[Any], cipher: PatientCipher) -> EnSusRequestOut:
+    reason = cipher.open_json(row.reason, _context(row.id)) if row.reason is not None else None
+    asked = [EnSusProfessional.model_validate(p) for p in row.criteria["professionals"]]
+    return _out(row, reason, asked)
 
 
 async def _territory(
@@ -249,36 +229,12 @@ async def create_request(
                 ),
                 "ttl": ttl_seconds,
                 "professional_ids": [p.id for p in asked],
+                "asked_count": len(asked),
+                **audit.actor_params(principal),
             },
         )
     ).one()
-    await audit.record(
-        session,
-        principal,
-        "request.create",
-        "en_sus_request",
-        request_id,
-        territory_id=territory_id,
-        detail={"professionals": len(asked)},
-    )
-    return _out_fresh(row, data.reason, asked)
-
-
-def _out_fresh(
-    row: Row[Any], reason: str | None, asked: list[EnSusProfessional]
-) -> EnSusRequestOut:
-    return EnSusRequestOut(
-        id=row.id,
-        status=row.status,
-        territory_id=row.territory_id,
-        expires_at=row.expires_at,
-        created_at=row.created_at,
-        accepted_by_professional_id=None,
-        accepted_at=None,
-        criteria=row.criteria["search"],
-        reason=reason,
-        professionals=asked,
-    )
+    return _out(row, data.reason, asked)
 
 
 def _visible_to(row: Row[Any], principal: Principal) -> bool:
@@ -314,7 +270,7 @@ async def read_request(
         request_id,
         territory_id=row.territory_id,
     )
-    return _out(row, cipher)
+    return _opened(row, cipher)
 
 
 async def accept_request(
@@ -342,8 +298,8 @@ async def accept_request(
             {
                 "id": request_id,
                 "professional_id": data.professional_id,
-                "event_type": "request.accepted",
                 "professional_ids": asked,
+                **audit.actor_params(principal),
             },
         )
     ).one_or_none()
@@ -355,19 +311,4 @@ async def accept_request(
             location="path.request_id",
             request_status=status,
         )
-    await audit.record(
-        session,
-        principal,
-        "request.accept",
-        "en_sus_request",
-        request_id,
-        territory_id=accepted.territory_id,
-        detail={"professional_id": str(data.professional_id)},
-    )
-    return _out(accepted, cipher)
-
-
-async def expire_requests(session: AsyncSession, batch: int = 500) -> int:
-    """Mark open requests past their expiry `expired` and tell who was asked (leased rows)."""
-    expired: int = (await session.execute(_EXPIRE, {"batch": batch})).scalar_one()
-    return expired
+    return _opened(accepted, cipher)

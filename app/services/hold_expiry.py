@@ -1,7 +1,9 @@
 """The background sweep: expired holds back to free, lapsed en-sus requests to expired.
 
-Expired holds are already free for searches and holds (their queries treat them as free); the
-sweep makes the rows say so and tells the practice software (`hold.expired`). Rows are leased
+Expired holds are already free for searches and holds (their queries treat them as free), and
+lapsed requests already read as expired; the sweep makes the rows say so and tells who should
+know (`hold.expired` to the practice software, `request.expired` to the regulator and the
+practices asked). Rows are leased
 with `FOR UPDATE SKIP LOCKED`, so any number of app processes sweep side by side without
 waiting on each other or on a regulator taking the same slot.
 """
@@ -12,8 +14,6 @@ import random
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from app.services.en_sus import expire_requests
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,38 @@ _EXPIRE_HOLDS = text(
 )
 
 
+_EXPIRE_REQUESTS = text(
+    """
+    WITH due AS (
+        SELECT id FROM en_sus_requests
+        WHERE status = 'open' AND expires_at <= now()
+        ORDER BY expires_at LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    ), closed AS (
+        UPDATE en_sus_requests r SET status = 'expired', updated_at = now()
+        FROM due WHERE r.id = due.id AND r.status = 'open'
+        RETURNING r.*
+    ), recipients AS (
+        SELECT c.id, c.territory_id, c.regulator_client_id AS client_id FROM closed c
+        UNION
+        SELECT c.id, c.territory_id, acp.client_id
+        FROM closed c
+        CROSS JOIN LATERAL jsonb_array_elements(c.criteria -> 'professionals') AS p(item)
+        JOIN api_client_professionals acp
+          ON acp.professional_id = CAST(p.item ->> 'id' AS uuid)
+        JOIN api_clients ac
+          ON ac.id = acp.client_id AND ac.active AND ac.role = 'practice_software'
+    ), events AS (
+        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
+        SELECT 'request.expired', r.client_id, r.territory_id,
+               jsonb_build_object('request_id', r.id, 'status', 'expired')
+        FROM recipients r
+    )
+    SELECT count(*) FROM closed
+    """
+)
+
+
 async def expire_holds(session: AsyncSession, batch: int = SWEEP_BATCH) -> int:
     """Free up to `batch` slots whose hold expired; their holds become `expired`.
 
@@ -65,6 +97,13 @@ async def expire_holds(session: AsyncSession, batch: int = SWEEP_BATCH) -> int:
     """
     freed: int = (await session.execute(_EXPIRE_HOLDS, {"batch": batch})).scalar_one()
     return freed
+
+
+async def expire_requests(session: AsyncSession, batch: int = SWEEP_BATCH) -> int:
+    """Mark up to `batch` open en-sus requests past their expiry `expired` and tell who was told
+    of them (rows leased with SKIP LOCKED)."""
+    expired: int = (await session.execute(_EXPIRE_REQUESTS, {"batch": batch})).scalar_one()
+    return expired
 
 
 async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, int]:

@@ -7,10 +7,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from app.core.auth import Principal
 from app.services.hold_take import take_first_free
 from tests.concurrency.conftest import Build
-from tests.dispatch_factories import World, add_slots, make_world, new_client
+from tests.dispatch_factories import World, add_slots, make_world, new_client, regulator_of
 
 pytestmark = pytest.mark.slow
 
@@ -18,15 +17,6 @@ _TAKE = (
     "UPDATE slots SET status = 'held', hold_expires_at = now() + interval '5 minutes' "
     "WHERE id = :id"
 )
-
-
-def _regulator(world: World, client_id: uuid.UUID) -> Principal:
-    return Principal(
-        client_id=client_id,
-        name="regulator",
-        role="regulator",
-        territory_ids=frozenset({world.territory_id}),
-    )
 
 
 async def _waiters(engine: AsyncEngine, count: int) -> None:
@@ -76,7 +66,9 @@ async def test_two_dispatches_waiting_on_candidates_in_opposite_orders_never_dea
 
     async def dispatch_pass(regulator: uuid.UUID, order: list[uuid.UUID]) -> object:
         async with AsyncSession(committing_engine) as session, session.begin():
-            return await take_first_free(session, _regulator(world, regulator), order, 300)
+            return await take_first_free(
+                session, regulator_of(world, client_id=regulator), order, 300
+            )
 
     a = asyncio.create_task(dispatch_pass(ids["a"], [r, s]))
     await _waiters(committing_engine, 1)

@@ -327,3 +327,60 @@ async def test_replayed_booking_answer_is_audited_as_a_read(
         ("booking.read", {"idempotent_replay": True})
     ]
     assert rows[0].action == "booking.create"
+
+
+async def test_cancelling_twice_answers_the_same_booking_and_audits_both_calls(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world, hold = await _held(client, session)
+    await _book(client, world, hold)
+    auth = headers(world.regulator_key)
+    first = await client.post(f"/v1/bookings/{hold['id']}/cancel", headers=auth)
+    again = await client.post(f"/v1/bookings/{hold['id']}/cancel", headers=auth)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json()["status"] == "cancelled"
+    details = (
+        await session.scalars(
+            text(
+                "SELECT detail FROM audit_events WHERE action = 'booking.cancel' "
+                "AND resource_id = :id ORDER BY id"
+            ),
+            {"id": hold["id"]},
+        )
+    ).all()
+    assert [d.get("unchanged", False) for d in details] == [False, True]
+    events = await session.scalar(
+        text(
+            "SELECT count(*) FROM outbox_events WHERE type = 'booking.cancelled' "
+            "AND data->>'booking_id' = :id"
+        ),
+        {"id": hold["id"]},
+    )
+    assert events == 1
+
+
+async def test_cancel_of_a_hold_that_was_never_booked_is_409(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world, hold = await _held(client, session)
+    response = await client.post(
+        f"/v1/bookings/{hold['id']}/cancel", headers=headers(world.regulator_key)
+    )
+    assert response.status_code == 409
+    assert response.json()["booking_status"] == "held"
+    assert (
+        await session.scalar(
+            text("SELECT status FROM slots WHERE id = :id"), {"id": hold["slot_id"]}
+        )
+    ) == "held"
+
+
+async def test_booking_a_released_hold_is_409_hold_not_live(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world, hold = await _held(client, session)
+    await client.delete(f"/v1/holds/{hold['id']}", headers=headers(world.regulator_key))
+    response = await _book(client, world, hold)
+    assert response.status_code == 409
+    assert response.json()["hold_status"] == "released"
+    assert response.json()["location"] == "body.hold_id"

@@ -6,34 +6,24 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import Principal
 from app.core.crypto import PatientCipher, UndecryptableData
 from app.schemas.booking import BookingCreate, Patient
 from app.schemas.hold import HoldCreate
 from app.services import bookings, holds
-from tests.dispatch_factories import World, add_slots, make_world
+from tests.dispatch_factories import World, add_slots, make_world, regulator_of
 
 PATIENT = Patient(
     family_name="Durand", given_name="Léa", birth_date=date(1984, 5, 17), phone="0612345678"
 )
 
 
-def _regulator(world: World) -> Principal:
-    return Principal(
-        client_id=world.regulator_id,
-        name="regulator",
-        role="regulator",
-        territory_ids=frozenset({world.territory_id}),
-    )
-
-
 async def _booked(
     session: AsyncSession, world: World, cipher: PatientCipher, slot_id: uuid.UUID
 ) -> uuid.UUID:
-    hold = await holds.hold_slot(session, _regulator(world), HoldCreate(slot_id=slot_id))
+    hold = await holds.hold_slot(session, regulator_of(world), HoldCreate(slot_id=slot_id))
     booking = await bookings.book_hold(
         session,
-        _regulator(world),
+        regulator_of(world),
         cipher,
         BookingCreate(hold_id=hold.id, patient=PATIENT, reason="toux"),
         str(uuid.uuid4()),
@@ -48,7 +38,7 @@ async def test_booking_sealed_before_a_key_rotation_still_reads_after_it(
     [slot_id] = await add_slots(session, world, 1)
     booking_id = await _booked(session, world, PatientCipher(SecretStr("old")), slot_id)
     rotated = PatientCipher(SecretStr("new,old"))
-    read = await bookings.read_booking(session, _regulator(world), rotated, booking_id)
+    read = await bookings.read_booking(session, regulator_of(world), rotated, booking_id)
     assert read.patient == PATIENT
     assert read.reason == "toux"
 
@@ -69,4 +59,4 @@ async def test_patient_blob_copied_to_another_booking_does_not_open(
         {"a": first, "b": second},
     )
     with pytest.raises(UndecryptableData):
-        await bookings.read_booking(session, _regulator(world), cipher, second)
+        await bookings.read_booking(session, regulator_of(world), cipher, second)

@@ -4,22 +4,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import Principal
 from app.schemas.dispatch import DispatchOut, DispatchRequest
 from app.schemas.search import SearchResult
 from app.services import dispatch
 from app.services import search as search_service
 from app.services.hold_take import take_first_free
-from tests.dispatch_factories import World, add_slots, make_world, new_client
-
-
-def _regulator(world: World, client_id: uuid.UUID | None = None) -> Principal:
-    return Principal(
-        client_id=client_id or world.regulator_id,
-        name="regulator",
-        role="regulator",
-        territory_ids=frozenset({world.territory_id}),
-    )
+from tests.dispatch_factories import add_slots, make_world, new_client, regulator_of
 
 
 async def test_take_first_free_takes_candidates_in_the_given_order_skipping_taken_ones(
@@ -28,9 +18,9 @@ async def test_take_first_free_takes_candidates_in_the_given_order_skipping_take
     world = await make_world(session)
     a, b, c = await add_slots(session, world, 3)
     other_id, _ = await new_client(session, "regulator", territory_ids=[world.territory_id])
-    taken = await take_first_free(session, _regulator(world, other_id), [c], 300)
+    taken = await take_first_free(session, regulator_of(world, client_id=other_id), [c], 300)
     assert taken is not None
-    hold = await take_first_free(session, _regulator(world), [c, b, a], 300)
+    hold = await take_first_free(session, regulator_of(world), [c, b, a], 300)
     assert hold is not None
     assert hold.slot_id == b
 
@@ -41,7 +31,7 @@ async def test_take_first_free_outside_the_territories_takes_nothing(
     world = await make_world(session)
     elsewhere = await make_world(session)
     slot_ids = await add_slots(session, elsewhere, 2)
-    assert await take_first_free(session, _regulator(world), slot_ids, 300) is None
+    assert await take_first_free(session, regulator_of(world), slot_ids, 300) is None
 
 
 async def test_dispatch_searches_again_when_every_candidate_was_taken_meanwhile(
@@ -50,7 +40,7 @@ async def test_dispatch_searches_again_when_every_candidate_was_taken_meanwhile(
     world = await make_world(session)
     first, second = await add_slots(session, world, 2)
     rival_id, _ = await new_client(session, "regulator", territory_ids=[world.territory_id])
-    rival = _regulator(world, rival_id)
+    rival = regulator_of(world, client_id=rival_id)
     real_search = search_service.find_candidates
     calls: list[list[uuid.UUID]] = []
 
@@ -65,7 +55,7 @@ async def test_dispatch_searches_again_when_every_candidate_was_taken_meanwhile(
     body = DispatchRequest.model_validate(
         {"location": {"lat": world.lat, "lon": world.lon}, "limit": 1}
     )
-    outcome = await dispatch.dispatch(session, _regulator(world), body)
+    outcome = await dispatch.dispatch(session, regulator_of(world), body)
     assert isinstance(outcome, DispatchOut)
     assert calls == [[first], [second]]
     assert outcome.hold.slot_id == second
@@ -82,11 +72,14 @@ async def test_dispatch_answers_no_free_slot_when_the_last_candidate_is_taken(
     async def search_then_lose_the_race(*args: Any, **kwargs: Any) -> SearchResult:
         result = await real_search(*args, **kwargs)
         await take_first_free(
-            session, _regulator(world, rival_id), [c.slot_id for c in result.candidates], 300
+            session,
+            regulator_of(world, client_id=rival_id),
+            [c.slot_id for c in result.candidates],
+            300,
         )
         return result
 
     monkeypatch.setattr(dispatch, "find_candidates", search_then_lose_the_race)
     body = DispatchRequest.model_validate({"location": {"lat": world.lat, "lon": world.lon}})
-    outcome = await dispatch.dispatch(session, _regulator(world), body)
+    outcome = await dispatch.dispatch(session, regulator_of(world), body)
     assert isinstance(outcome, dispatch.NoFreeSlotFound)

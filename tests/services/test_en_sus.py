@@ -1,23 +1,12 @@
 from pydantic import SecretStr
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import Principal
 from app.core.crypto import PatientCipher
 from app.schemas.en_sus_request import EnSusRequestCreate
 from app.services import en_sus
-from tests.dispatch_factories import World, make_world
+from tests.dispatch_factories import make_world, regulator_of
 
 CIPHER = PatientCipher(SecretStr("test key"))
-
-
-def _regulator(*worlds: World) -> Principal:
-    return Principal(
-        client_id=worlds[0].regulator_id,
-        name="regulator",
-        role="regulator",
-        territory_ids=frozenset(w.territory_id for w in worlds),
-    )
 
 
 def _body(lat: float, lon: float) -> EnSusRequestCreate:
@@ -30,43 +19,7 @@ async def test_request_goes_to_the_regulator_territory_nearest_the_patient(
     near = await make_world(session, accepts_en_sus=True)
     lyon = await make_world(session, accepts_en_sus=True, lat=45.76, lon=4.84)
     created = await en_sus.create_request(
-        session, _regulator(near, lyon), CIPHER, _body(45.75, 4.85)
+        session, regulator_of(near, lyon), CIPHER, _body(45.75, 4.85)
     )
     assert created.territory_id == lyon.territory_id
     assert [p.id for p in created.professionals] == lyon.professional_ids
-
-
-async def test_expire_requests_closes_lapsed_open_requests_only(session: AsyncSession) -> None:
-    world = await make_world(session, accepts_en_sus=True)
-    lapsed = await en_sus.create_request(
-        session, _regulator(world), CIPHER, _body(world.lat, world.lon)
-    )
-    still_open = await en_sus.create_request(
-        session, _regulator(world), CIPHER, _body(world.lat, world.lon)
-    )
-    await session.execute(
-        text("UPDATE en_sus_requests SET expires_at = now() - interval '1 second' WHERE id = :id"),
-        {"id": lapsed.id},
-    )
-    assert await en_sus.expire_requests(session) >= 1
-    statuses: dict[object, str] = dict(
-        (
-            await session.execute(
-                text("SELECT id, status FROM en_sus_requests WHERE id IN (:a, :b)"),
-                {"a": lapsed.id, "b": still_open.id},
-            )
-        ).all()
-    )
-    assert statuses == {lapsed.id: "expired", still_open.id: "open"}
-    recipients = set(
-        (
-            await session.scalars(
-                text(
-                    "SELECT recipient_client_id FROM outbox_events "
-                    "WHERE type = 'request.expired' AND data->>'request_id' = :id"
-                ),
-                {"id": str(lapsed.id)},
-            )
-        ).all()
-    )
-    assert recipients == {world.regulator_id, world.source_id}

@@ -1,21 +1,20 @@
 import uuid
 
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import Principal
+from app.core.crypto import PatientCipher
+from app.schemas.en_sus_request import EnSusRequestCreate
 from app.schemas.hold import HoldCreate
-from app.services import hold_expiry, holds
-from tests.dispatch_factories import World, add_slots, make_world
+from app.services import en_sus, hold_expiry, holds
+from tests.dispatch_factories import add_slots, make_world, regulator_of
+
+_CIPHER = PatientCipher(SecretStr("test key"))
 
 
-def _regulator(world: World) -> Principal:
-    return Principal(
-        client_id=world.regulator_id,
-        name="regulator",
-        role="regulator",
-        territory_ids=frozenset({world.territory_id}),
-    )
+def _body(lat: float, lon: float) -> EnSusRequestCreate:
+    return EnSusRequestCreate.model_validate({"location": {"lat": lat, "lon": lon}})
 
 
 async def _expire(session: AsyncSession, hold_id: uuid.UUID) -> None:
@@ -30,8 +29,8 @@ async def _expire(session: AsyncSession, hold_id: uuid.UUID) -> None:
 async def test_sweep_frees_expired_holds_and_tells_the_practice(session: AsyncSession) -> None:
     world = await make_world(session)
     expired_slot, live_slot = await add_slots(session, world, 2)
-    old = await holds.hold_slot(session, _regulator(world), HoldCreate(slot_id=expired_slot))
-    live = await holds.hold_slot(session, _regulator(world), HoldCreate(slot_id=live_slot))
+    old = await holds.hold_slot(session, regulator_of(world), HoldCreate(slot_id=expired_slot))
+    live = await holds.hold_slot(session, regulator_of(world), HoldCreate(slot_id=live_slot))
     await _expire(session, old.id)
     freed = await hold_expiry.expire_holds(session)
     assert freed >= 1
@@ -67,11 +66,47 @@ async def test_sweep_frees_expired_holds_and_tells_the_practice(session: AsyncSe
 async def test_sweep_leaves_a_slot_whose_expired_hold_was_retaken(session: AsyncSession) -> None:
     world = await make_world(session)
     [slot_id] = await add_slots(session, world, 1)
-    old = await holds.hold_slot(session, _regulator(world), HoldCreate(slot_id=slot_id))
+    old = await holds.hold_slot(session, regulator_of(world), HoldCreate(slot_id=slot_id))
     await _expire(session, old.id)
-    again = await holds.hold_slot(session, _regulator(world), HoldCreate(slot_id=slot_id))
+    again = await holds.hold_slot(session, regulator_of(world), HoldCreate(slot_id=slot_id))
     await hold_expiry.expire_holds(session)
     status = await session.scalar(
         text("SELECT status FROM bookings WHERE id = :id"), {"id": again.id}
     )
     assert status == "held"
+
+
+async def test_expire_requests_closes_lapsed_open_requests_only(session: AsyncSession) -> None:
+    world = await make_world(session, accepts_en_sus=True)
+    lapsed = await en_sus.create_request(
+        session, regulator_of(world), _CIPHER, _body(world.lat, world.lon)
+    )
+    still_open = await en_sus.create_request(
+        session, regulator_of(world), _CIPHER, _body(world.lat, world.lon)
+    )
+    await session.execute(
+        text("UPDATE en_sus_requests SET expires_at = now() - interval '1 second' WHERE id = :id"),
+        {"id": lapsed.id},
+    )
+    assert await hold_expiry.expire_requests(session) >= 1
+    statuses: dict[object, str] = dict(
+        (
+            await session.execute(
+                text("SELECT id, status FROM en_sus_requests WHERE id IN (:a, :b)"),
+                {"a": lapsed.id, "b": still_open.id},
+            )
+        ).all()
+    )
+    assert statuses == {lapsed.id: "expired", still_open.id: "open"}
+    recipients = set(
+        (
+            await session.scalars(
+                text(
+                    "SELECT recipient_client_id FROM outbox_events "
+                    "WHERE type = 'request.expired' AND data->>'request_id' = :id"
+                ),
+                {"id": str(lapsed.id)},
+            )
+        ).all()
+    )
+    assert recipients == {world.regulator_id, world.source_id}
