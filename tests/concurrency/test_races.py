@@ -2,12 +2,13 @@
 
 import uuid
 from collections import Counter
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.concurrency.conftest import Build, fire, new_key
+from tests.concurrency.conftest import Build, Call, fire, new_key
 from tests.dispatch_factories import World, add_slots, headers, make_world, new_client
 
 pytestmark = pytest.mark.slow
@@ -235,3 +236,71 @@ async def test_en_sus_first_accept_wins_under_concurrency(
         id=uuid.UUID(request_id),
     )
     assert stored == winner
+
+
+async def test_pushes_racing_holds_never_change_a_held_slot_and_rows_stay_consistent(
+    servers: list[str], committed: Build, committing_engine: AsyncEngine
+) -> None:
+    """Invariant 2 against holds: the practice re-pushes (as home visits) the slots that a
+    regulator is holding at the same moment. Every hold wins (a push leaves a slot free); a
+    push is `updated` only if it came before the hold, else it is a `conflict` and the slot
+    keeps what was held."""
+    world, (key,) = await _world_with_slots(committed, professionals=1, slots_each=20, regulators=1)
+    async with committing_engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT s.id, s.external_id, s.start_at, s.end_at, p.rpps FROM slots s "
+                    "JOIN professionals p ON p.id = s.professional_id "
+                    "WHERE s.id = ANY(CAST(:ids AS uuid[])) ORDER BY s.start_at"
+                ),
+                {"ids": world.slot_ids},
+            )
+        ).all()
+    requests: list[Call] = []
+    for i, row in enumerate(rows):
+        item: dict[str, Any] = {
+            "external_id": row.external_id,
+            "professional_rpps": row.rpps,
+            "site_id": str(world.site_id),
+            "start": row.start_at.isoformat(),
+            "end": row.end_at.isoformat(),
+            "modality": "HH",
+        }
+        requests.append(
+            ("PUT", f"{servers[i % 2]}/v1/slots", {"slots": [item]}, headers(world.source_key))
+        )
+        requests.append(
+            ("POST", f"{servers[(i + 1) % 2]}/v1/holds", {"slot_id": str(row.id)}, headers(key))
+        )
+    responses = await fire(requests)
+    pushes, holds = responses[0::2], responses[1::2]
+    assert [p.status_code for p in pushes] == [200] * 20
+    assert [h.status_code for h in holds] == [201] * 20
+    async with committing_engine.connect() as conn:
+        stored = {
+            r.id: r
+            for r in await conn.execute(
+                text(
+                    "SELECT s.id, s.status, s.modality, "
+                    "(SELECT count(*) FROM bookings b WHERE b.slot_id = s.id "
+                    " AND b.status = 'held') AS holds, "
+                    "(SELECT max(e.id) FROM outbox_events e WHERE e.type = 'hold.created' "
+                    " AND e.data->>'slot_id' = s.id::text) AS held_event, "
+                    "(SELECT max(e.id) FROM outbox_events e WHERE e.type = 'slot.updated' "
+                    " AND e.data->>'id' = s.id::text) AS pushed_event "
+                    "FROM slots s WHERE s.id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"ids": world.slot_ids},
+            )
+        }
+    for row, push in zip(rows, pushes, strict=True):
+        result = push.json()["results"][0]["status"]
+        now = stored[row.id]
+        assert (now.status, now.holds) == ("held", 1)
+        if result == "conflict":
+            assert (now.modality, now.pushed_event) == ("AMB", None)
+        else:
+            assert result == "updated"
+            assert now.modality == "HH"
+            assert now.pushed_event < now.held_event

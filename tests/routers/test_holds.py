@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -281,3 +283,33 @@ async def test_renewal_replayed_with_its_idempotency_key_answers_200_again(
     assert (renewed.status_code, replayed.status_code) == (200, 200)
     assert replayed.headers["Idempotent-Replayed"] == "true"
     assert replayed.json() == renewed.json()
+
+
+async def test_practice_cannot_delete_or_sync_away_a_held_slot_and_the_hold_stays_live(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session)
+    [slot_id] = await add_slots(session, world, 1)
+    hold = await client.post(
+        "/v1/holds", json={"slot_id": str(slot_id)}, headers=headers(world.regulator_key)
+    )
+    external_id, start = (
+        await session.execute(
+            text("SELECT external_id, start_at FROM slots WHERE id = :id"), {"id": slot_id}
+        )
+    ).one()
+    practice = headers(world.source_key)
+    deleted = await client.delete(f"/v1/slots/{external_id}", headers=practice)
+    assert deleted.status_code == 409
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+    synced = await client.post(
+        "/v1/slots/sync", json={"window": window, "slots": []}, headers=practice
+    )
+    assert synced.status_code == 200, synced.text
+    assert [u["id"] for u in synced.json()["untouched"]] == [str(slot_id)]
+    assert (await _slot(session, slot_id))[0] == "held"
+    assert (
+        await session.scalar(
+            text("SELECT status FROM bookings WHERE id = :id"), {"id": hold.json()["id"]}
+        )
+    ) == "held"
