@@ -1,7 +1,7 @@
 """Bookings: a live hold confirmed with the patient minimum; statuses reported by the practice."""
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
@@ -12,6 +12,8 @@ from app.schemas.identifiers import Name, Phone
 BookingStatus = Literal["held", "released", "expired", "booked", "fulfilled", "noshow", "cancelled"]
 ReportedStatus = Literal["fulfilled", "noshow", "cancelled"]
 OLDEST_BIRTH_DATE = date(1900, 1, 1)
+# The earliest zone is UTC+14: a child born "today" somewhere is not refused as born tomorrow.
+_EARLIEST_ZONE = timedelta(hours=14)
 
 
 def _strip(value: object) -> object:
@@ -31,9 +33,9 @@ class Patient(Input):
 
     @field_validator("birth_date")
     @classmethod
-    def _birth_date_in_the_past(cls, value: date) -> date:
-        if not OLDEST_BIRTH_DATE <= value < date.today():
-            raise ValueError("a birth date is a past date, from 1900-01-01")
+    def _birth_date_not_in_the_future(cls, value: date) -> date:
+        if not OLDEST_BIRTH_DATE <= value <= (datetime.now(UTC) + _EARLIEST_ZONE).date():
+            raise ValueError("a birth date is today or earlier, from 1900-01-01")
         return value
 
 

@@ -1,5 +1,7 @@
 import uuid
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import text
@@ -384,3 +386,16 @@ async def test_booking_a_released_hold_is_409_hold_not_live(
     assert response.status_code == 409
     assert response.json()["hold_status"] == "released"
     assert response.json()["location"] == "body.hold_id"
+
+
+async def test_a_child_born_today_can_be_booked(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world, hold = await _held(client, session)
+    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    response = await client.post(
+        "/v1/bookings",
+        json={"hold_id": hold["id"], "patient": {**PATIENT, "birth_date": today}},
+        headers=headers(world.regulator_key, **{"Idempotency-Key": str(uuid.uuid4())}),
+    )
+    assert response.status_code == 201, response.text
