@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(url, settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        # Searches read through a pool of their own, planned per execution (app/core/db.py).
+        search_engine = create_engine(url, settings, plans_per_execution=True)
+        app.state.search_sessionmaker = create_sessionmaker(search_engine)
         # Expired holds and en-sus requests: swept in every process (leased with SKIP LOCKED).
         sweeper = asyncio.create_task(
             run_sweeper(app.state.sessionmaker, settings.hold_sweep_interval_seconds),
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await engine.dispose()
+            await search_engine.dispose()
 
     app = FastAPI(
         title="SNP dispatch",

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.core.config import Settings
-from app.core.db import create_engine, get_session, plain_url
+from app.core.db import create_engine, get_search_session, get_session, plain_url
 from app.main import create_app
 from app.schemas.api_client import ApiClientCreate
 from app.services import api_clients, migrations
@@ -110,6 +110,7 @@ def app(settings: Settings, engine: AsyncEngine, session: AsyncSession) -> FastA
         await request_transaction.commit()
 
     app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_search_session] = test_session
     return app
 
 

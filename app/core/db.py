@@ -31,26 +31,29 @@ def plain_url(url: str) -> str:
     return urlunsplit(parts._replace(scheme="postgresql"))
 
 
-def create_engine(url: str, settings: Settings) -> AsyncEngine:
-    """The service's engine: asyncpg, bounded pool, a statement timeout on every connection."""
+def create_engine(
+    url: str, settings: Settings, *, plans_per_execution: bool = False
+) -> AsyncEngine:
+    """The service's engine: asyncpg, bounded pool, a statement timeout on every connection.
+
+    `plans_per_execution`: the connections plan each statement with its values (for the search,
+    whose generic plan cannot see its radius, window or modalities and runs far slower). Not for
+    writes: a foreign-key trigger would re-plan its lookup for every row.
+    """
+    server_settings = {
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        "application_name": "snp-dispatch",
+        "timezone": "UTC",
+    }
+    if plans_per_execution:
+        server_settings["plan_cache_mode"] = "force_custom_plan"
     return create_async_engine(
         async_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={
-            "server_settings": {
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "application_name": "snp-dispatch",
-                "timezone": "UTC",
-                # Plan each statement with its values: the search statement's generic plan
-                # cannot see its radius, window or modalities and runs far slower; the other
-                # statements are small, so planning them each time costs little. Set per
-                # connection rather than per transaction, to save a round trip a search.
-                "plan_cache_mode": "force_custom_plan",
-            }
-        },
+        connect_args={"server_settings": server_settings},
     )
 
 
@@ -70,14 +73,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-async def use_autocommit(session: AsyncSession) -> None:
-    """Let each statement of this session commit on its own (no BEGIN, no COMMIT round trips).
+async def get_search_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for a search: its own pool (plans per execution), each statement autocommitted.
 
-    For a request whose only write is part of a single statement (a search and its audit row).
-    A session that already began a transaction (e.g. the key lookup ran in it) keeps it.
+    The search and its audit event are one statement, so no BEGIN/COMMIT round trips are needed.
     """
-    if not session.in_transaction():
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.search_sessionmaker
+    async with sessionmaker() as session:
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SearchSessionDep = Annotated[AsyncSession, Depends(get_search_session, scope="function")]

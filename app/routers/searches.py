@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request
 
 from app.core.auth import RegulatorDep
-from app.core.db import SessionDep, use_autocommit
+from app.core.db import SearchSessionDep
 from app.schemas.search import SearchQuery, SearchResult
 from app.services.search import find_candidates
 
@@ -10,9 +10,9 @@ router = APIRouter(prefix="/v1/searches", tags=["dispatch"])
 
 @router.post("")
 async def search(
-    body: SearchQuery, request: Request, session: SessionDep, regulator: RegulatorDep
+    body: SearchQuery, request: Request, session: SearchSessionDep, regulator: RegulatorDep
 ) -> SearchResult:
     """Ranked free slots near a patient, best first, in the regulator's territories."""
-    # The search and its audit event are one statement: no transaction around it.
-    await use_autocommit(session)
-    return await find_candidates(session, regulator, body, settings=request.app.state.settings)
+    return await find_candidates(
+        session, regulator, body, settings=request.app.state.settings, plans_per_execution=True
+    )

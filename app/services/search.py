@@ -59,6 +59,7 @@ _TERRITORIES_SQL = text(
     ORDER BY id
     """
 )
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 _CENTROID_SQL = text("SELECT lat, lon FROM communes WHERE insee_code = :code")
 
 
@@ -135,6 +136,7 @@ async def find_candidates(
     now: datetime | None = None,
     settings: Settings | None = None,
     travel_times: OsrmTravelTimes | None = None,
+    plans_per_execution: bool = False,
 ) -> SearchResult:
     """Ranked free slots near the patient in the principal's territories (rules: module doc).
 
@@ -187,8 +189,10 @@ async def find_candidates(
             enough=enough,
         )
     if territories:  # a client without territories sees nothing (and costs no query)
-        # Planned with its own values each time: plan_cache_mode is set on every connection
-        # (app/core/db.py), since a generic plan of this statement runs far slower.
+        if not plans_per_execution:
+            # A generic plan of the search cannot see its radius, window or modalities and runs
+            # far slower; the search's own pool sets this per connection (app/core/db.py).
+            await session.execute(_CUSTOM_PLANS)
         steps = list(radius.steps())
         for attempt, radius_km in enumerate(steps, start=1):
             last = attempt == len(steps) or modalities == ["VR"]

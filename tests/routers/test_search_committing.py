@@ -30,10 +30,13 @@ async def committing_app(server_url: str, settings: Settings) -> AsyncIterator[F
         engine = create_engine(url, app_settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        search_engine = create_engine(url, app_settings, plans_per_execution=True)
+        app.state.search_sessionmaker = create_sessionmaker(search_engine)
         try:
             yield app
         finally:
             await engine.dispose()
+            await search_engine.dispose()
 
 
 async def test_each_search_answers_and_leaves_exactly_one_committed_audit_event(
