@@ -16,8 +16,7 @@ LABELS = ("PUBLIC", "PRO", "SNP", "CPTS")
 class Slot(Base):
     """A time a professional opened for SNP, pushed by a practice-software client.
 
-    The site's coordinates are copied onto the slot so that one GiST index can serve
-    "nearest free slot in this window" (location and time together).
+    `lat`/`lon` are a copy of the site's (kept in step when a site moves).
     """
 
     __tablename__ = "slots"
@@ -38,13 +37,6 @@ class Slot(Base):
             name="ex_slots_professional_overlap",
             using="gist",
             where=text("status <> 'cancelled'"),
-        ),
-        Index(
-            "ix_slots_open_earth_time",
-            text("ll_to_earth(lat, lon)"),
-            text("tstzrange(start_at, end_at)"),
-            postgresql_using="gist",
-            postgresql_where=text("status IN ('free', 'held')"),
         ),
         Index(
             "ix_slots_site_open_start",
