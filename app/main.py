@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         # Searches read through a pool of their own, planned per execution (app/core/db.py).
         search_engine = create_engine(url, settings, plans_per_execution=True)
+        app.state.search_engine = search_engine
         app.state.search_sessionmaker = create_sessionmaker(search_engine)
         # Expired holds and en-sus requests: swept in every process (leased with SKIP LOCKED).
         sweeper = asyncio.create_task(

@@ -95,6 +95,8 @@ async def capture_search_statements(
     async with app.router.lifespan_context(app):
         sync_engine = app.state.engine.sync_engine
         compiled = _normalized(str(_compile(service_sql, sync_engine.dialect)))
+        # Searches run on a pool of their own (app/main.py) when the service has one.
+        search_engine = getattr(app.state, "search_engine", app.state.engine).sync_engine
 
         def before(conn: Any, cursor: Any, executed: str, params: Any, *rest: Any) -> None:
             nonlocal statement
@@ -102,7 +104,7 @@ async def capture_search_statements(
                 statement = executed
                 searches[-1].append(tuple(params))
 
-        event.listen(sync_engine, "before_cursor_execute", before)
+        event.listen(search_engine, "before_cursor_execute", before)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             for key, body in requests:

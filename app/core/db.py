@@ -53,6 +53,9 @@ def create_engine(
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
         pool_recycle=1800,
+        # A failed statement's parameters (a patient's name, phone, location) must never reach
+        # a log or a traceback: health data.
+        hide_parameters=True,
         connect_args={"server_settings": server_settings},
     )
 

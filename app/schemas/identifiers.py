@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-_RPPS = re.compile(r"\d{11}")
-_FINESS = re.compile(r"(\d{2}|2[AB])\d{7}")
-_INSEE = re.compile(r"(\d{2}|2[AB])\d{3}")
-_POSTCODE = re.compile(r"\d{5}")
+# ASCII digits only: `\d` alone would also take full-width and other Unicode digits.
+_RPPS = re.compile(r"\d{11}", re.ASCII)
+_FINESS = re.compile(r"(\d{2}|2[AB])\d{7}", re.ASCII)
+_INSEE = re.compile(r"(\d{2}|2[AB])\d{3}", re.ASCII)
+_POSTCODE = re.compile(r"\d{5}", re.ASCII)
 # 20 (Corse) was split into 2A and 2B in 1976 and is no longer a département.
-_DEPARTEMENT = re.compile(r"(0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-6])")
+_DEPARTEMENT = re.compile(r"(0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-6])", re.ASCII)
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 
 
@@ -68,13 +69,13 @@ def normalize_phone(value: str) -> str:
     raw = _PHONE_SEPARATORS.sub("", value)
     if raw.startswith("00"):
         raw = "+" + raw[2:]
-    if re.fullmatch(r"0[1-9]\d{8}", raw):
+    if re.fullmatch(r"0[1-9]\d{8}", raw, re.ASCII):
         return "+33" + raw[1:]
-    if re.fullmatch(r"\+33[1-9]\d{8}", raw):
+    if re.fullmatch(r"\+33[1-9]\d{8}", raw, re.ASCII):
         return raw
-    if re.fullmatch(r"\+33 ?0[1-9]\d{8}", raw):
+    if re.fullmatch(r"\+33 ?0[1-9]\d{8}", raw, re.ASCII):
         return "+33" + raw[4:]
-    if re.fullmatch(r"\+(?!33)[1-9]\d{7,14}", raw):
+    if re.fullmatch(r"\+(?!33)[1-9]\d{7,14}", raw, re.ASCII):
         return raw  # another country (or an overseas network written +262…): E.164 as given
     raise ValueError("a phone number is French (0X XX XX XX XX or +33 X XX XX XX XX) or E.164")
 

@@ -174,9 +174,14 @@ async def find_candidates(
         "row_cap": max(3 * fetch, 30),
         "limit": fetch,
     }
-    enough = min(ENOUGH_CANDIDATES, query.limit)
-    rows: list[Any] = []
-    radius_km = radius.base_km
+    # Teleconsultation alone has no radius to enlarge.
+    steps = [radius.base_km] if modalities == ["VR"] else radius.steps()
+    params.update(
+        radius_m=steps[-1] * 1000,
+        radii_m=[r * 1000 for r in steps],
+        base_radius_m=radius.base_km * 1000,
+        enough=min(ENOUGH_CANDIDATES, query.limit),
+    )
     # Without a road filter the statement writes its own audit event (one round trip); with
     # one, the count is known only after the filter, so the event is written after it.
     audited_in_sql = provider is None
@@ -185,25 +190,18 @@ async def find_candidates(
             actor_client_id=principal.client_id,
             actor=principal.label,
             audit_territory_id=territories[0].id if len(territories) == 1 else None,
-            audit_limit=query.limit,
-            enough=enough,
+            audit_detail=orjson.dumps(_audit_detail(territories, query)).decode(),
         )
+    rows: list[Any] = []
     if territories:  # a client without territories sees nothing (and costs no query)
         if not plans_per_execution:
             # A generic plan of the search cannot see its radius, window or modalities and runs
             # far slower; the search's own pool sets this per connection (app/core/db.py).
             await session.execute(_CUSTOM_PLANS)
-        steps = list(radius.steps())
-        for attempt, radius_km in enumerate(steps, start=1):
-            last = attempt == len(steps) or modalities == ["VR"]
-            params["radius_m"] = radius_km * 1000
-            if audited_in_sql:
-                detail = _audit_detail(territories, query, radius_km, radius_km > radius.base_km)
-                params.update(audit_detail=orjson.dumps(detail).decode(), last_attempt=last)
-            statement = SEARCH_SQL if audited_in_sql else RANKED_SLOTS_SQL
-            rows = list(await session.execute(statement, params))
-            if len(rows) >= enough or last:
-                break
+        statement = SEARCH_SQL if audited_in_sql else RANKED_SLOTS_SQL
+        rows = list(await session.execute(statement, params))
+    # The statement chose the radius (every row carries it); with no row, it is the largest.
+    radius_km = rows[0].chosen_radius_m / 1000 if rows else steps[-1]
 
     road: dict[Any, float] = {}
     if provider is not None and rows:
@@ -220,14 +218,18 @@ async def find_candidates(
         window=WindowOut(start=window.start, end=window.reported_end),
     )
     if not (audited_in_sql and territories):
-        detail = _audit_detail(territories, query, result.radius_km, result.enlarged)
         await audit.record(
             session,
             principal,
             "search.run",
             "search",
             territory_id=territories[0].id if len(territories) == 1 else None,
-            detail={"candidates": len(result.candidates), **detail},
+            detail={
+                "candidates": len(result.candidates),
+                "radius_km": result.radius_km,
+                "enlarged": result.enlarged,
+                **_audit_detail(territories, query),
+            },
         )
     return result
 
@@ -271,13 +273,9 @@ def _candidate(
     )
 
 
-def _audit_detail(
-    territories: list[TerritoryScope], query: SearchQuery, radius_km: float, enlarged: bool
-) -> dict[str, Any]:
-    """What the trail keeps of a search: counts and settings, never the patient's location."""
+def _audit_detail(territories: list[TerritoryScope], query: SearchQuery) -> dict[str, Any]:
+    """What the trail keeps of a search (with the count and radius): never the patient's place."""
     return {
-        "radius_km": radius_km,
-        "enlarged": enlarged,
         "limit": query.limit,
         "modalities": query.modalities or ALL_MODALITIES,
         "territory_ids": [str(t.id) for t in territories],

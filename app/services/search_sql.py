@@ -74,8 +74,8 @@ _COLUMNS = f"""
 """
 
 # Composed from the constant fragments above only; every value is a bind parameter.
-_RANKED = f"""
-    SELECT * FROM (
+# Every eligible slot of the walked sites within the largest radius the search may use.
+_POOL = f"""
         SELECT 0 AS grp, {_COLUMNS}
         FROM professionals p
         JOIN slots s ON s.professional_id = p.id
@@ -126,30 +126,51 @@ _RANKED = f"""
         ) AS si
         JOIN professionals p ON p.id = si.professional_id
         CROSS JOIN LATERAL (SELECT si.slot_id_ AS id, si.start_at, si.end_at, si.modality) AS s
-    ) AS found
-    ORDER BY grp, score, start_at, slot_id
-    LIMIT :limit
+"""  # noqa: S608
+
+# The radius is the smallest of the steps (base, then enlargements) that holds `enough`
+# candidates, else the largest: chosen in the statement, so an enlarged search is still one
+# statement (the pool over the largest radius holds every smaller one's rows, nearest first).
+_RANKED = f"""
+    WITH pool AS MATERIALIZED ({_POOL}),
+    chosen AS (
+        SELECT coalesce(
+            (SELECT min(r) FROM unnest(CAST(:radii_m AS float8[])) AS r
+             WHERE (SELECT count(*) FROM pool
+                    WHERE pool.modality = 'VR' OR pool.distance_m <= r) >= CAST(:enough AS int)),
+            (SELECT max(r) FROM unnest(CAST(:radii_m AS float8[])) AS r)
+        ) AS radius_m
+    ),
+    found AS MATERIALIZED (
+        SELECT pool.*, chosen.radius_m AS chosen_radius_m
+        FROM pool, chosen
+        WHERE pool.modality = 'VR' OR pool.distance_m <= chosen.radius_m
+        ORDER BY grp, score, start_at, slot_id
+        LIMIT :limit
+    )
 """  # noqa: S608
 
 # The ranked slots alone (the search's query when an OSRM filter runs after it).
-RANKED_SLOTS_SQL = text(_RANKED)
+RANKED_SLOTS_SQL = text(
+    _RANKED + "SELECT * FROM found ORDER BY grp, score, start_at, slot_id"  # noqa: S608
+)
 
 # The ranked slots and their audit event in one statement: with the connection in autocommit,
-# a whole search is one round trip. The audit row is written by the attempt that answers: the
-# one that found enough candidates, or the last enlargement.
+# a whole search is one round trip.
 SEARCH_SQL = text(
-    f"""
-    WITH found AS MATERIALIZED ({_RANKED}),
-    audited AS (
+    _RANKED  # noqa: S608
+    + """
+    , audited AS (
         INSERT INTO audit_events (actor_client_id, actor, action, resource_type, territory_id,
                                   detail)
         SELECT CAST(:actor_client_id AS uuid), CAST(:actor AS text), 'search.run', 'search',
                CAST(:audit_territory_id AS uuid),
-               CAST(:audit_detail AS jsonb)
-                 || jsonb_build_object('candidates', least(count(*), CAST(:audit_limit AS int)))
-        FROM found
-        HAVING count(*) >= CAST(:enough AS int) OR CAST(:last_attempt AS boolean)
+               CAST(:audit_detail AS jsonb) || jsonb_build_object(
+                   'candidates', (SELECT count(*) FROM found),
+                   'radius_km', chosen.radius_m / 1000.0,
+                   'enlarged', chosen.radius_m > CAST(:base_radius_m AS float8))
+        FROM chosen
     )
     SELECT * FROM found ORDER BY grp, score, start_at, slot_id
-    """  # noqa: S608
+    """
 )

@@ -99,3 +99,13 @@ async def test_duplicate_rpps_keeps_one_row_and_one_audit_event(
         "WHERE action = 'professional.create' AND resource_id = :id"
     )
     assert await count(committing_app, sql, id=first.json()["id"]) == 1
+
+
+async def test_a_failed_statement_does_not_show_its_parameters(committing_app: FastAPI) -> None:
+    """Statement errors end in logs and tracebacks: their parameters (patient data) stay out."""
+    from sqlalchemy.exc import DBAPIError
+
+    async with committing_app.state.engine.connect() as conn:
+        with pytest.raises(DBAPIError) as caught:
+            await conn.execute(text("SELECT CAST(:phone AS int)"), {"phone": "+33612345678"})
+    assert "+33612345678" not in str(caught.value)

@@ -159,3 +159,23 @@ def test_timestamp_with_offset_is_accepted(stamp: str) -> None:
 @pytest.mark.parametrize("stamp", ["2026-11-23T14:30:00", "2026-11-23 14:30", "2026-11-23"])
 def test_timestamp_without_offset_is_refused(stamp: str) -> None:
     assert "offset" in refused(AwareDatetime, stamp)
+
+
+# Full-width digits (U+FF10–FF19) are digits to Unicode but not in an RPPS, a FINESS or a phone.
+_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize(
+    ("kind", "ascii_value"),
+    [
+        (Rpps, "10003456789"),
+        (Finess, "440009124"),
+        (InseeCode, "44109"),
+        (Postcode, "44000"),
+        (Departement, "44"),
+        (Phone, "0612345678"),
+    ],
+)
+def test_identifiers_in_full_width_digits_are_refused(kind: Any, ascii_value: str) -> None:
+    assert valid(kind, ascii_value)
+    refused(kind, ascii_value.translate(_FULL_WIDTH))

@@ -35,7 +35,9 @@ async def test_search_walks_sites_by_knn_and_probes_their_open_slots_by_index(
         "per_site": 3,
         "row_cap": 30,
         "limit": 10,
-        "radius_m": 10_000.0,
+        "radius_m": 15_000.0,
+        "radii_m": [10_000.0, 15_000.0],
+        "enough": 5,
     }
     plan = "\n".join(
         row[0] for row in await session.execute(text("EXPLAIN " + RANKED_SLOTS_SQL.text), params)
