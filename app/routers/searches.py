@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from app.core.auth import RegulatorDep
 from app.core.db import SearchSessionDep
@@ -8,11 +8,13 @@ from app.services.search import find_candidates
 router = APIRouter(prefix="/v1/searches", tags=["dispatch"])
 
 
-@router.post("")
+@router.post("", response_model=SearchResult)
 async def search(
     body: SearchQuery, request: Request, session: SearchSessionDep, regulator: RegulatorDep
-) -> SearchResult:
+) -> Response:
     """Ranked free slots near a patient, best first, in the regulator's territories."""
-    return await find_candidates(
+    result = await find_candidates(
         session, regulator, body, settings=request.app.state.settings, plans_per_execution=True
     )
+    # Built and checked by the service already: serialised once, not validated again.
+    return Response(result.model_dump_json(), media_type="application/json")
