@@ -145,13 +145,10 @@ class FloorRun:
 async def run_database_floor(url: str, floor: FloorStatements, passes: int = 2) -> FloorRun:
     """Replay the statements sequentially on one connection, prepared once; time each.
 
-    The connection plans each execution with its values and commits without waiting for the
-    WAL flush, as the service's search connections do
-    (app/core/db.py), so the floor runs the same plans.
+    The connection plans each execution with its values, as the service's search connections
+    do (app/core/db.py), so the floor runs the same plans.
     """
-    conn = await asyncpg.connect(
-        url, server_settings={"plan_cache_mode": "force_custom_plan", "synchronous_commit": "off"}
-    )
+    conn = await asyncpg.connect(url, server_settings={"plan_cache_mode": "force_custom_plan"})
     try:
         prepared = await conn.prepare(floor.statement)
         for executions in floor.searches[:20]:  # warm the plan cache and the buffers

@@ -38,10 +38,7 @@ def create_engine(
 
     `plans_per_execution`: the connections plan each statement with its values (for the search,
     whose generic plan cannot see its radius, window or modalities and runs far slower). Not for
-    writes: a foreign-key trigger would re-plan its lookup for every row. These connections also
-    commit without waiting for the WAL flush: their only write is a search's audit row, and a
-    crash of PostgreSQL may lose at most the last ~0.6 s of those (wal_writer_delay × 3); holds,
-    bookings and every other write go through the other pool, durable.
+    writes: a foreign-key trigger would re-plan its lookup for every row.
     """
     server_settings = {
         "statement_timeout": str(settings.db_statement_timeout_ms),
@@ -50,7 +47,6 @@ def create_engine(
     }
     if plans_per_execution:
         server_settings["plan_cache_mode"] = "force_custom_plan"
-        server_settings["synchronous_commit"] = "off"
     return create_async_engine(
         async_url(url),
         pool_size=settings.db_pool_size,

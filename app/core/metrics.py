@@ -63,9 +63,10 @@ BOOKINGS = Counter(
 )
 
 
-def count_hold(outcome: str = "created") -> None:
-    """Count one hold outcome; HTTP outcomes are already counted by the request middleware."""
-    HOLDS.labels(outcome).inc()
+def count_hold(outcome: str = "created", amount: int = 1) -> None:
+    """Count hold outcomes; HTTP outcomes are already counted by the request middleware."""
+    if amount:
+        HOLDS.labels(outcome).inc(amount)
 
 
 def count_booking(outcome: str = "booked") -> None:

@@ -36,7 +36,8 @@ def count_outcome(method: str, route: str, status: int) -> None:
     if status >= 300:
         return
     if method == "POST" and route in ("/v1/holds", "/v1/dispatch"):
-        count_hold("created")
+        if status == 201:  # 200 is a renewal of a live hold, not a new one
+            count_hold("created")
     elif method == "DELETE" and route.startswith("/v1/holds/"):
         count_hold("released")
     elif method == "POST" and route == "/v1/bookings":
@@ -58,6 +59,10 @@ class RequestTiming:
         if engine is not None and engine is not self._instrumented_engine:
             settings = getattr(state, "settings", None)
             instrument_engine(engine, getattr(settings, "db_max_overflow", 0))
+            # The searches' own pool (app/main.py): timed and counted with the other.
+            search_engine = getattr(state, "search_engine", None)
+            if search_engine is not None:
+                instrument_engine(search_engine, getattr(settings, "db_max_overflow", 0))
             self._instrumented_engine = engine
         return engine
 

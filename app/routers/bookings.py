@@ -7,6 +7,7 @@ from starlette.responses import Response
 from app.core.auth import PracticeSoftwareDep, Principal, RegulatorDep, require_role
 from app.core.crypto import CipherDep
 from app.core.db import SessionDep
+from app.core.metrics import count_booking
 from app.routers.idempotent import IdempotencyKey, Sealed, idempotent
 from app.schemas.booking import BookingCreate, BookingOut, BookingStatusUpdate
 from app.services import bookings
@@ -86,6 +87,8 @@ async def report_status(
     async def produce() -> BookingOut:
         return await bookings.report_status(session, practice, booking_id, body.status)
 
-    return await idempotent(
+    response = await idempotent(
         request, session, practice, idempotency_key, body, status.HTTP_200_OK, produce
     )
+    count_booking(body.status)
+    return response

@@ -15,6 +15,8 @@ import random
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.metrics import count_hold
+
 logger = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 5.0
@@ -131,6 +133,7 @@ async def run_sweeper(
     while True:
         try:
             holds_freed, requests_expired = await sweep_once(sessionmaker)
+            count_hold("expired", holds_freed)
             if holds_freed or requests_expired:
                 logger.info(
                     "expiry sweep: %d holds freed, %d en-sus requests expired",

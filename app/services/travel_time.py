@@ -52,7 +52,11 @@ class OsrmTravelTimes:
                 raise ValueError("OSRM answered a table of the wrong size")
             return [None if seconds is None else float(seconds) / 60.0 for seconds in row]
         except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
-            logger.warning("OSRM travel times unavailable, using straight line: %s", exc)
+            # The exception's text may hold the request URL, hence the patient's coordinates:
+            # log its kind only.
+            logger.warning(
+                "OSRM travel times unavailable (%s), using straight line", type(exc).__name__
+            )
             return None
 
     async def aclose(self) -> None:

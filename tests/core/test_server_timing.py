@@ -80,3 +80,9 @@ def test_refused_hold_is_not_counted() -> None:
     count_outcome("POST", "/v1/holds", 409)
     count_outcome("POST", "/v1/dispatch", 404)
     assert _value(HOLDS, "created") == before
+
+
+def test_renewed_hold_is_not_counted_as_a_new_one() -> None:
+    before = _value(HOLDS, "created")
+    count_outcome("POST", "/v1/holds", 200)
+    assert _value(HOLDS, "created") == before

@@ -102,8 +102,9 @@ async def test_a_worker_publishes_its_pool_size_at_startup(settings: Settings) -
             await inbox.put({"type": "lifespan.shutdown"})
 
     await app({"type": "lifespan", "asgi": {"version": "3.0"}}, inbox.get, send)
-    assert sizes == [size_before + 7]
-    assert REGISTRY.get_sample_value("snp_db_pool_limit") == limit_before + 10
+    # Two pools a worker: the main one and the searches' own (app/main.py).
+    assert sizes == [size_before + 2 * 7]
+    assert REGISTRY.get_sample_value("snp_db_pool_limit") == limit_before + 2 * 10
 
 
 async def test_count_hold_and_count_booking_increment_their_counters(
