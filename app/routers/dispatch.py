@@ -2,7 +2,7 @@ from fastapi import APIRouter, Request, status
 from starlette.responses import Response
 
 from app.core.auth import RegulatorDep
-from app.core.db import SessionDep
+from app.core.db import SearchSessionDep, SessionDep
 from app.core.errors import NoFreeSlot, problem_response
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.schemas.dispatch import DispatchOut, DispatchRequest
@@ -37,6 +37,7 @@ async def dispatch(
     request: Request,
     body: DispatchRequest,
     session: SessionDep,
+    search_session: SearchSessionDep,
     regulator: RegulatorDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -48,7 +49,11 @@ async def dispatch(
 
     async def produce() -> DispatchOut | Response:
         outcome = await dispatching.dispatch(
-            session, regulator, body, settings=request.app.state.settings
+            session,
+            regulator,
+            body,
+            settings=request.app.state.settings,
+            search_session=search_session,
         )
         if isinstance(outcome, dispatching.NoFreeSlotFound):
             return _problem(request, _no_free_slot(outcome))

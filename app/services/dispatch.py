@@ -40,11 +40,23 @@ async def dispatch(
     *,
     now: datetime | None = None,
     settings: Settings | None = None,
+    search_session: AsyncSession | None = None,
 ) -> DispatchOut | NoFreeSlotFound:
-    """Search and hold the best free candidate for the regulator (rules: module doc)."""
+    """Search and hold the best free candidate for the regulator (rules: module doc).
+
+    `search_session`: the searches' own session (autocommitted, planned per execution), so the
+    search stays out of the hold's transaction; the hold re-checks everything it relies on.
+    """
     query = SearchQuery.model_validate(data.model_dump(exclude={"ttl_seconds"}))
     for _ in range(MAX_SEARCH_ROUNDS):
-        result = await find_candidates(session, principal, query, now=now, settings=settings)
+        result = await find_candidates(
+            search_session or session,
+            principal,
+            query,
+            now=now,
+            settings=settings,
+            plans_per_execution=search_session is not None,
+        )
         ids = [c.slot_id for c in result.candidates]
         hold = await take_first_free(session, principal, ids, data.ttl_seconds)
         if hold is not None:  # its audit event says `via: dispatch`, its rank and the count
