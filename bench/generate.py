@@ -168,12 +168,11 @@ SELECT c.id, p.id FROM bench.pros p, api_clients c WHERE c.name = @practice;
 # One professional's slots: 3 consecutive 20-minute slots a day, never overlapping.
 SLOTS_SQL = """
 INSERT INTO slots (source_client_id, external_id, professional_id, site_id, start_at, end_at,
-                   modality, labels, status, hold_expires_at, lat, lon)
+                   modality, labels, status, hold_expires_at)
 SELECT c.id, 'g-' || p.seq || '-' || d || '-' || k, p.id, s.id, v.st, v.st + interval '20 min',
        CASE WHEN v.m < 17 THEN 'AMB' WHEN v.m = 17 THEN 'HH' ELSE 'VR' END, '{SNP}',
        CASE WHEN v.r < 0.05 THEN 'held' WHEN v.r < 0.15 THEN 'booked' ELSE 'free' END,
-       CASE WHEN v.r < 0.05 THEN now() + interval '1 hour' END,
-       s.lat, s.lon
+       CASE WHEN v.r < 0.05 THEN now() + interval '1 hour' END
 FROM bench.pros p
 JOIN bench.sites s ON s.seq = p.site_seq
 JOIN api_clients c ON c.name = $3

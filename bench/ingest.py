@@ -47,7 +47,7 @@ class World:
     url: str
     key: str
     client_id: uuid.UUID
-    professionals: list[tuple[uuid.UUID, str, uuid.UUID, float, float]]  # id, rpps, site, lat, lon
+    professionals: list[tuple[uuid.UUID, str, uuid.UUID]]  # id, rpps, site
 
 
 def server_url() -> str:
@@ -87,7 +87,7 @@ async def prepare(server: str, professionals: int) -> World:
                 SELECT $1, 'Site ' || g, g || ' rue du Bench', '44000', '44109',
                        47.0 + g * 0.01, -1.5 - g * 0.01
                 FROM generate_series(1, 50) g
-                RETURNING id, lat, lon
+                RETURNING id
                 """,
                 territory,
             )
@@ -100,13 +100,10 @@ async def prepare(server: str, professionals: int) -> World:
                 """,
                 professionals,
             )
-            placed = [
-                (p["id"], p["rpps"], sites[i % len(sites)]["id"], sites[i % len(sites)]["lat"])
-                for i, p in enumerate(pros)
-            ]
+            placed = [(p["id"], p["rpps"], sites[i % len(sites)]["id"]) for i, p in enumerate(pros)]
             await conn.executemany(
                 "INSERT INTO site_professionals (site_id, professional_id) VALUES ($1, $2)",
-                [(site, pro) for pro, _, site, _ in placed],
+                [(site, pro) for pro, _, site in placed],
             )
             client_id = await conn.fetchval(
                 "INSERT INTO api_clients (name, role, key_prefix, key_hash) "
@@ -127,14 +124,13 @@ async def prepare(server: str, professionals: int) -> World:
                     ADD FOREIGN KEY (site_id) REFERENCES sites (id);
                 """
             )
-        by_site = {s["id"]: (s["lat"], s["lon"]) for s in sites}
     finally:
         await conn.close()
     return World(
         url=url,
         key=key,
         client_id=client_id,
-        professionals=[(pro, rpps, site, *by_site[site]) for pro, rpps, site, _ in placed],
+        professionals=placed,
     )
 
 
@@ -148,7 +144,7 @@ def batches(world: World, count: int) -> list[list[dict[str, Any]]]:
     for b in range(count):
         items = []
         for p in range(per_batch):
-            pro, rpps, site, _, _ = world.professionals[p % len(world.professionals)]
+            pro, rpps, site = world.professionals[p % len(world.professionals)]
             for k in range(SLOTS_A_DAY):
                 start = day0 + timedelta(days=b, minutes=20 * k)
                 items.append(
@@ -168,10 +164,10 @@ def batches(world: World, count: int) -> list[list[dict[str, Any]]]:
 
 
 async def copy_batch(conn: asyncpg.Connection, world: World, items: list[dict[str, Any]]) -> float:
-    where = {pro: (site, lat, lon) for pro, _, site, lat, lon in world.professionals}
+    where = {pro: site for pro, _, site in world.professionals}
     records = []
     for it in items:
-        site, lat, lon = where[it["_pro"]]
+        site = where[it["_pro"]]
         records.append(
             (
                 uuid.uuid4(),
@@ -184,8 +180,6 @@ async def copy_batch(conn: asyncpg.Connection, world: World, items: list[dict[st
                 it["modality"],
                 it["labels"],
                 None,
-                lat,
-                lon,
             )
         )
     began = time.perf_counter()

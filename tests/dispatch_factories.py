@@ -147,10 +147,10 @@ async def add_slots(
                 await _id(
                     session,
                     "INSERT INTO slots (source_client_id, external_id, professional_id, site_id, "
-                    "start_at, end_at, modality, status, hold_expires_at, lat, lon) "
+                    "start_at, end_at, modality, status, hold_expires_at) "
                     "VALUES (:src, :ext, :pro, :site, :start, :end, :modality, :status, "
-                    "CASE WHEN :status = 'held' THEN now() + interval '5 minutes' END, "
-                    ":lat, :lon) RETURNING id",
+                    "CASE WHEN :status = 'held' THEN now() + interval '5 minutes' END) "
+                    "RETURNING id",
                     src=world.source_id,
                     ext=f"ext-{uuid.uuid4().hex}",
                     pro=professional_id,
@@ -159,8 +159,6 @@ async def add_slots(
                     end=begin + timedelta(minutes=minutes),
                     modality=modality,
                     status=status,
-                    lat=world.lat,
-                    lon=world.lon,
                 )
             )
     world.slot_ids.extend(ids)

@@ -16,7 +16,7 @@ LABELS = ("PUBLIC", "PRO", "SNP", "CPTS")
 class Slot(Base):
     """A time a professional opened for SNP, pushed by a practice-software client.
 
-    `lat`/`lon` are a copy of the site's (kept in step when a site moves).
+    It has no coordinates of its own: a search locates it by its site.
     """
 
     __tablename__ = "slots"
@@ -26,9 +26,6 @@ class Slot(Base):
         CheckConstraint("status IN ('free', 'held', 'booked', 'cancelled')", name="status"),
         CheckConstraint("modality IN ('AMB', 'HH', 'VR')", name="modality"),
         CheckConstraint("labels <@ ARRAY['PUBLIC','PRO','SNP','CPTS']::text[]", name="labels"),
-        CheckConstraint(
-            "lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="lat_lon_range"
-        ),
         CheckConstraint("status <> 'held' OR hold_expires_at IS NOT NULL", name="held_has_expiry"),
         # No two active slots of one professional overlap.
         ExcludeConstraint(
@@ -64,8 +61,6 @@ class Slot(Base):
     status: Mapped[str] = mapped_column(Text, server_default="free")
     hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     booking_url: Mapped[str | None] = mapped_column(Text)
-    lat: Mapped[float]
-    lon: Mapped[float]
     version: Mapped[int] = mapped_column(server_default="1")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -100,7 +100,7 @@ async def _add_slots(
     today = today or now.date()
     rows = (
         await session.execute(
-            select(Professional.id, Professional.rpps, Site.id, Site.lat, Site.lon)
+            select(Professional.id, Professional.rpps, Site.id)
             .join(Site, text("true"))
             .where(
                 Site.territory_id == territory.id,
@@ -112,7 +112,7 @@ async def _add_slots(
         )
     ).all()
     slots: list[dict[str, Any]] = []
-    for pro_id, rpps, site_id, lat, lon in rows:
+    for pro_id, rpps, site_id in rows:
         for offset in range(3):
             day = today + timedelta(days=offset)
             # The same professional and day always get the same slots (re-seeding adds nothing).
@@ -131,8 +131,6 @@ async def _add_slots(
                         "start_at": start,
                         "end_at": start + timedelta(minutes=SLOT_MINUTES),
                         "modality": rnd.choices(("AMB", "VR", "HH"), (8, 2, 1))[0],
-                        "lat": lat,
-                        "lon": lon,
                     }
                 )
     if slots:
@@ -141,9 +139,9 @@ async def _add_slots(
             text(
                 """
                 INSERT INTO slots (source_client_id, external_id, professional_id, site_id,
-                                   start_at, end_at, modality, labels, lat, lon)
+                                   start_at, end_at, modality, labels)
                 VALUES (:source, :external_id, :professional_id, :site_id, :start_at, :end_at,
-                        :modality, ARRAY['SNP'], :lat, :lon)
+                        :modality, ARRAY['SNP'])
                 ON CONFLICT DO NOTHING
                 """
             ),

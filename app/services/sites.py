@@ -3,12 +3,12 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.core.errors import InvalidInput, NotFound
-from app.models import Commune, Professional, Site, SiteProfessional, Slot, Territory
+from app.models import Commune, Professional, Site, SiteProfessional, Territory
 from app.schemas.site import SiteCreate, SiteOut, SiteUpdate
 from app.services import audit
 from app.services.pagination import keyset, page
@@ -128,7 +128,7 @@ async def list_sites(
 async def update_site(
     session: AsyncSession, actor: Principal | None, site_id: uuid.UUID, data: SiteUpdate
 ) -> SiteOut:
-    """Update a site; a move carries its open slots along (they hold a copy of its location)."""
+    """Update a site; a move needs nothing more (slots are located by their site)."""
     site = await get_site(session, site_id)
     changes = data.changes()
     professional_ids = changes.pop("professional_ids", None)
@@ -146,12 +146,6 @@ async def update_site(
     if isinstance(professional_ids, list):
         await _set_professionals(session, site.id, professional_ids)
     await session.flush()
-    if "lat" in changes or "lon" in changes:
-        await session.execute(
-            update(Slot)
-            .where(Slot.site_id == site.id)
-            .values(lat=site.lat, lon=site.lon, updated_at=func.now())
-        )
     await session.refresh(site)
     await audit.record(
         session,

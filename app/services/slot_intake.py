@@ -159,8 +159,6 @@ class Row:
     item: SlotItem
     professional_id: uuid.UUID
     territory_id: uuid.UUID
-    lat: float
-    lon: float
     slot_id: uuid.UUID | None
 
 

@@ -23,8 +23,6 @@ COLUMNS = (
     "modality",
     "labels",
     "booking_url",
-    "lat",
-    "lon",
 )
 
 ROWS = """
@@ -32,10 +30,9 @@ ROWS = """
            CAST(:professional_id AS uuid[]), CAST(:site_id AS uuid[]),
            CAST(:start_at AS timestamptz[]), CAST(:end_at AS timestamptz[]),
            CAST(:modality AS text[]), CAST(:labels AS text[]), CAST(:booking_url AS text[]),
-           CAST(:lat AS float8[]), CAST(:lon AS float8[]), CAST(:rpps AS text[]),
-           CAST(:territory_id AS uuid[]))
+           CAST(:rpps AS text[]), CAST(:territory_id AS uuid[]))
     AS i(idx, slot_id, external_id, professional_id, site_id, start_at, end_at, modality,
-         labels, booking_url, lat, lon, rpps, territory_id)
+         labels, booking_url, rpps, territory_id)
 """
 # `labels` travel joined by commas (a text[][] cannot be unnested row by row).
 LABELS = "string_to_array(i.labels, ',')"
@@ -55,8 +52,6 @@ def arrays(source: uuid.UUID, rows: Sequence[Row]) -> dict[str, Any]:
         "modality": [r.item.modality for r in rows],
         "labels": [",".join(r.item.labels) for r in rows],
         "booking_url": [r.item.booking_url for r in rows],
-        "lat": [r.lat for r in rows],
-        "lon": [r.lon for r in rows],
         "rpps": [r.item.professional_rpps for r in rows],
         "territory_id": [r.territory_id for r in rows],
     }
@@ -76,6 +71,4 @@ def record(source: uuid.UUID, r: Row) -> tuple[Any, ...]:
         item.modality,
         item.labels,
         item.booking_url,
-        r.lat,
-        r.lon,
     )

@@ -40,7 +40,7 @@ _REFERENCES = text(
     """
     SELECT k.rpps, k.site_id, p.id AS professional_id, p.active AS professional_active,
            st.id IS NOT NULL AS site_known, (st.active AND te.active) AS site_open,
-           st.territory_id, st.lat, st.lon, sp.professional_id IS NOT NULL AS works_there
+           st.territory_id, sp.professional_id IS NOT NULL AS works_there
     FROM unnest(CAST(:rpps AS text[]), CAST(:site_id AS uuid[])) AS k(rpps, site_id)
     LEFT JOIN professionals p ON p.rpps = k.rpps
     LEFT JOIN sites st ON st.id = k.site_id
@@ -85,8 +85,7 @@ def _update_sql(guarded: bool) -> str:
             SET professional_id = i.professional_id, site_id = i.site_id,
                 start_at = i.start_at, end_at = i.end_at, modality = i.modality,
                 labels = {LABELS}, booking_url = i.booking_url,
-                lat = i.lat, lon = i.lon, status = 'free', version = s.version + 1,
-                updated_at = now()
+                status = 'free', version = s.version + 1, updated_at = now()
             FROM i
             WHERE s.id = i.slot_id AND s.status IN ('free', 'cancelled')
             {_OVERLAP_GUARD if guarded else ""}
@@ -137,7 +136,7 @@ async def apply_items(
             results[index] = rejected(index, item.external_id, *problem)
             continue
         old = stored.get(item.external_id)
-        row = Row(index, item, ref.professional_id, ref.territory_id, ref.lat, ref.lon, None)
+        row = Row(index, item, ref.professional_id, ref.territory_id, None)
         if old is None:
             news.append(row)
             continue

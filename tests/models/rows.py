@@ -71,10 +71,10 @@ SITE_SQL = (
 
 SLOT_SQL = (
     "INSERT INTO slots (source_client_id, external_id, professional_id, site_id, start_at, end_at,"
-    " modality, status, hold_expires_at, lat, lon) "
+    " modality, status, hold_expires_at) "
     "VALUES (:client_id, :external_id, :professional_id, :site_id, "
     ":start, :end, 'AMB', :status, "
-    "CASE WHEN :status = 'held' THEN now() + interval '5 minutes' END, :lat, :lon) RETURNING id"
+    "CASE WHEN :status = 'held' THEN now() + interval '5 minutes' END) RETURNING id"
 )
 
 
@@ -94,8 +94,6 @@ class SlotMaker:
             "professional_id": professional_id,
             "site_id": site_id,
             "status": "free",
-            "lat": 47.2184,
-            "lon": -1.5536,
         }
 
     def params(self, start: str, end: str, **overrides: Any) -> dict[str, Any]:

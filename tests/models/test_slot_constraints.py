@@ -31,18 +31,6 @@ async def test_slot_of_zero_length_is_refused(slots: SlotMaker) -> None:
     assert await slots.refused(T10, T10) == (CHECK_VIOLATION, "ck_slots_end_after_start")
 
 
-@pytest.mark.parametrize(("lat", "lon"), [(90.5, 0.0), (-91.0, 0.0), (45.0, 180.5), (45.0, -181)])
-async def test_slot_coordinates_out_of_range_are_refused(
-    slots: SlotMaker, lat: float, lon: float
-) -> None:
-    refused = await slots.refused(T10, T1020, lat=lat, lon=lon)
-    assert refused == (CHECK_VIOLATION, "ck_slots_lat_lon_range")
-
-
-async def test_slot_coordinates_at_the_limits_are_accepted(slots: SlotMaker) -> None:
-    await slots.add(T10, T1020, lat=90.0, lon=-180.0)
-
-
 async def test_held_slot_without_expiry_is_refused(
     slots: SlotMaker, connection: AsyncConnection
 ) -> None:

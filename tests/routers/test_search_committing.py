@@ -71,8 +71,8 @@ async def test_each_search_answers_and_leaves_exactly_one_committed_audit_event(
         await session.execute(
             text(
                 "INSERT INTO slots (source_client_id, external_id, professional_id, site_id, "
-                "start_at, end_at, modality, lat, lon) "
-                "VALUES (:src, 'x1', :pro, :site, :start, :end, 'AMB', 47.22, -1.55)"
+                "start_at, end_at, modality) "
+                "VALUES (:src, 'x1', :pro, :site, :start, :end, 'AMB')"
             ),
             {
                 "src": software.id,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Site, SiteProfessional
-from tests.conftest import MakeKey
+from tests.conftest import MakeKey, bearer
 from tests.factories import NANTES, create_professional, create_site, create_territory
 from tests.routers.paging import ids_of, walk_pages
 from tests.routers.test_errors import assert_problem
@@ -253,7 +253,7 @@ async def test_list_filters_by_territory(
     assert [s["id"] for s in response.json()["items"]] == [mine["id"]]
 
 
-async def test_moving_a_site_moves_its_slots(
+async def test_moving_a_site_changes_the_distance_a_search_gives_its_slots(
     client: httpx.AsyncClient,
     admin_headers: Headers,
     session: AsyncSession,
@@ -266,26 +266,25 @@ async def test_moving_a_site_moves_its_slots(
     await session.execute(
         text(
             "INSERT INTO slots (source_client_id, external_id, professional_id, site_id, "
-            "start_at, end_at, modality, lat, lon) VALUES (:source, 'x1', :pro, :site, "
-            "now() + interval '1 hour', now() + interval '80 minutes', 'AMB', :lat, :lon)"
+            "start_at, end_at, modality) VALUES (:source, 'x1', :pro, :site, "
+            "now() + interval '1 hour', now() + interval '80 minutes', 'AMB')"
         ),
-        {
-            "source": software_id,
-            "pro": pro["id"],
-            "site": site["id"],
-            **{"lat": site["lat"], "lon": site["lon"]},
-        },
+        {"source": software_id, "pro": pro["id"], "site": site["id"]},
     )
-    response = await client.patch(
-        f"/v1/sites/{site['id']}", json={"lat": 47.25, "lon": -1.5}, headers=admin_headers
+    regulator, _ = await make_key("regulator", [uuid.UUID(territory["id"])])
+    here = {"location": {"lat": site["lat"], "lon": site["lon"]}}
+
+    before = await client.post("/v1/searches", json=here, headers=bearer(regulator))
+    moved = await client.patch(  # 2 km north (a degree of latitude is 111.195 km)
+        f"/v1/sites/{site['id']}",
+        json={"lat": round(site["lat"] + 2 / 111.195, 6)},
+        headers=admin_headers,
     )
-    assert response.status_code == 200, response.text
-    moved = (
-        await session.execute(
-            text("SELECT lat, lon FROM slots WHERE site_id = :site"), {"site": site["id"]}
-        )
-    ).one()
-    assert tuple(moved) == (47.25, -1.5)
+    after = await client.post("/v1/searches", json=here, headers=bearer(regulator))
+
+    assert moved.status_code == 200, moved.text
+    assert before.json()["candidates"][0]["distance_km"] == pytest.approx(0.0, abs=0.02)
+    assert after.json()["candidates"][0]["distance_km"] == pytest.approx(2.0, abs=0.02)
 
 
 async def test_refused_patch_changes_nothing_on_the_site(

@@ -79,11 +79,9 @@ class SearchWorld:
                 text(
                     """
                     INSERT INTO slots (source_client_id, external_id, professional_id, site_id,
-                                       start_at, end_at, modality, status, hold_expires_at,
-                                       lat, lon)
-                    SELECT :source, :external_id, :professional_id, si.id, :start, :end,
-                           :modality, :status, :hold_expires_at, si.lat, si.lon
-                    FROM sites si WHERE si.id = :site_id
+                                       start_at, end_at, modality, status, hold_expires_at)
+                    VALUES (:source, :external_id, :professional_id, :site_id, :start, :end,
+                            :modality, :status, :hold_expires_at)
                     RETURNING id
                     """
                 ),
