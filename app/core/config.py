@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     app_data_dir: Path = Path(".data")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)
+    # The searches' own pool (planned per execution, autocommitted): a search holds a connection
+    # for one statement, so a small pool serves many.
+    db_search_pool_size: int = Field(default=4, ge=1, le=200)
+    db_search_max_overflow: int = Field(default=4, ge=0, le=200)
     db_statement_timeout_ms: int = Field(default=5000, ge=100)
     patient_data_key: SecretStr = SecretStr(DEFAULT_PATIENT_DATA_KEY)
     webhook_allow_private_targets: bool = False

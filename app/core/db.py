@@ -49,8 +49,10 @@ def create_engine(
         server_settings["plan_cache_mode"] = "force_custom_plan"
     return create_async_engine(
         async_url(url),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=settings.db_search_pool_size if plans_per_execution else settings.db_pool_size,
+        max_overflow=(
+            settings.db_search_max_overflow if plans_per_execution else settings.db_max_overflow
+        ),
         pool_pre_ping=False,
         pool_recycle=1800,
         # A failed statement's parameters (a patient's name, phone, location) must never reach

@@ -62,7 +62,7 @@ class RequestTiming:
             # The searches' own pool (app/main.py): timed and counted with the other.
             search_engine = getattr(state, "search_engine", None)
             if search_engine is not None:
-                instrument_engine(search_engine, getattr(settings, "db_max_overflow", 0))
+                instrument_engine(search_engine, getattr(settings, "db_search_max_overflow", 0))
             self._instrumented_engine = engine
         return engine
 

@@ -89,7 +89,16 @@ async def test_database_pool_size_and_use_are_exposed(client: httpx.AsyncClient)
 
 
 async def test_a_worker_publishes_its_pool_size_at_startup(settings: Settings) -> None:
-    app = create_app(settings.model_copy(update={"db_pool_size": 7, "db_max_overflow": 3}))
+    app = create_app(
+        settings.model_copy(
+            update={
+                "db_pool_size": 7,
+                "db_max_overflow": 3,
+                "db_search_pool_size": 2,
+                "db_search_max_overflow": 1,
+            }
+        )
+    )
     size_before = REGISTRY.get_sample_value("snp_db_pool_size") or 0
     limit_before = REGISTRY.get_sample_value("snp_db_pool_limit") or 0
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -103,8 +112,8 @@ async def test_a_worker_publishes_its_pool_size_at_startup(settings: Settings) -
 
     await app({"type": "lifespan", "asgi": {"version": "3.0"}}, inbox.get, send)
     # Two pools a worker: the main one and the searches' own (app/main.py).
-    assert sizes == [size_before + 2 * 7]
-    assert REGISTRY.get_sample_value("snp_db_pool_limit") == limit_before + 2 * 10
+    assert sizes == [size_before + 7 + 2]
+    assert REGISTRY.get_sample_value("snp_db_pool_limit") == limit_before + 10 + 3
 
 
 async def test_count_hold_and_count_booking_increment_their_counters(
