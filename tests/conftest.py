@@ -9,7 +9,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -23,6 +23,9 @@ from app.core.db import create_engine, get_search_session, get_session, plain_ur
 from app.main import create_app
 from app.schemas.api_client import ApiClientCreate
 from app.services import api_clients, migrations
+
+if TYPE_CHECKING:
+    from tests.services.search_fixtures import SearchWorld
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,6 +152,19 @@ def make_key(session: AsyncSession) -> MakeKey:
         return created.api_key, created.id
 
     return make
+
+
+@pytest.fixture
+def world(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    session: AsyncSession,
+    make_key: MakeKey,
+) -> "SearchWorld":
+    """A search test's world: territories, sites, professionals and slots built on demand."""
+    from tests.services.search_fixtures import SearchWorld
+
+    return SearchWorld(client, admin_headers, session, make_key)
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -2,25 +2,13 @@
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import MakeKey, bearer
+from tests.conftest import bearer
 from tests.services.search_fixtures import NANTES_LAT, NANTES_LON, SearchWorld
 
 HERE = {"lat": NANTES_LAT, "lon": NANTES_LON}
-
-
-@pytest.fixture
-def world(
-    client: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    session: AsyncSession,
-    make_key: MakeKey,
-) -> SearchWorld:
-    return SearchWorld(client, admin_headers, session, make_key)
 
 
 async def test_search_answers_ranked_candidates_in_the_design_shape(world: SearchWorld) -> None:

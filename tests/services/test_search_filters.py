@@ -2,30 +2,17 @@
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidInput
 from app.schemas.search import SearchQuery
 from app.services.centroids import set_centroids
 from app.services.search import find_candidates
-from tests.conftest import MakeKey
 from tests.services.search_fixtures import NANTES_LAT, NANTES_LON, NOW, SearchWorld
 
 HERE = {"lat": NANTES_LAT, "lon": NANTES_LON}
 QUERY = SearchQuery.model_validate({"location": HERE})
-
-
-@pytest.fixture
-def world(
-    client: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    session: AsyncSession,
-    make_key: MakeKey,
-) -> SearchWorld:
-    return SearchWorld(client, admin_headers, session, make_key)
 
 
 def query(**fields: object) -> SearchQuery:

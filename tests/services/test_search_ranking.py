@@ -3,26 +3,13 @@
 import uuid
 from datetime import timedelta
 
-import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.schemas.search import SearchQuery
 from app.services.search import find_candidates
-from tests.conftest import MakeKey
 from tests.services.search_fixtures import NANTES_LAT, NANTES_LON, NOW, SearchWorld
 
 HERE = {"lat": NANTES_LAT, "lon": NANTES_LON}
-
-
-@pytest.fixture
-def world(
-    client: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    session: AsyncSession,
-    make_key: MakeKey,
-) -> SearchWorld:
-    return SearchWorld(client, admin_headers, session, make_key)
 
 
 def minutes(n: int) -> timedelta:

@@ -5,12 +5,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.schemas.search import SearchQuery
 from app.services.search import find_candidates
 from app.services.travel_time import OsrmTravelTimes
-from tests.conftest import MakeKey
 from tests.services.search_fixtures import NANTES_LAT, NANTES_LON, NOW, SearchWorld
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -27,16 +25,6 @@ def osrm_answering(minutes: list[float | None], seen: list[httpx.Request]) -> Ha
         return httpx.Response(200, json={"code": "Ok", "durations": [row]})
 
     return handle
-
-
-@pytest.fixture
-def world(
-    client: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    session: AsyncSession,
-    make_key: MakeKey,
-) -> SearchWorld:
-    return SearchWorld(client, admin_headers, session, make_key)
 
 
 @pytest.fixture
