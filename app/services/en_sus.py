@@ -11,7 +11,8 @@ Rules (issue 4):
   later accepts are 409.
 - A request is open for REQUEST_TTL_SECONDS; an open request past its expiry reads as expired
   and is swept to `expired` by the background loop (`hold_expiry.expire_requests`).
-- The reason is sealed (patient data); the criteria are kept as sent, without the reason.
+- The reason and the search criteria (the patient's location, their médecin traitant) are
+  sealed together (patient data); only the list of professionals asked is kept in clear.
 """
 
 import uuid
@@ -145,7 +146,7 @@ def _asked_ids(row: Row[Any]) -> list[uuid.UUID]:
     return [uuid.UUID(p["id"]) for p in row.criteria.get("professionals", [])]
 
 
-def _out(row: Row[Any], reason: str | None, asked: list[EnSusProfessional]) -> EnSusRequestOut:
+def _out(row: Row[Any], sealed: dict[str, Any], asked: list[EnSusProfessional]) -> EnSusRequestOut:
     return EnSusRequestOut(
         id=row.id,
         status="expired" if row.lapsed else row.status,
@@ -154,16 +155,16 @@ def _out(row: Row[Any], reason: str | None, asked: list[EnSusProfessional]) -> E
         created_at=row.created_at,
         accepted_by_professional_id=row.accepted_by_professional_id,
         accepted_at=row.accepted_at,
-        criteria=row.criteria.get("search", {}),
-        reason=reason,
+        criteria=sealed.get("search", {}),
+        reason=sealed.get("reason"),
         professionals=asked,
     )
 
 
 def _opened(row: Row[Any], cipher: PatientCipher) -> EnSusRequestOut:
-    reason = cipher.open_json(row.reason, _context(row.id)) if row.reason is not None else None
+    sealed = cipher.open_json(row.reason, _context(row.id)) if row.reason is not None else {}
     asked = [EnSusProfessional.model_validate(p) for p in row.criteria["professionals"]]
-    return _out(row, reason, asked)
+    return _out(row, sealed, asked)
 
 
 async def _territory(
@@ -212,9 +213,10 @@ async def create_request(
         for r in rows
     ]
     request_id = uuid.uuid4()
-    criteria = {
+    criteria = {"professionals": [p.model_dump(mode="json") for p in asked]}
+    sealed = {
+        "reason": data.reason,
         "search": data.model_dump(mode="json", exclude={"reason"}, exclude_none=True),
-        "professionals": [p.model_dump(mode="json") for p in asked],
     }
     row = (
         await session.execute(
@@ -224,9 +226,7 @@ async def create_request(
                 "territory": territory_id,
                 "regulator": principal.client_id,
                 "criteria": orjson.dumps(criteria).decode(),
-                "reason": (
-                    cipher.seal_json(data.reason, _context(request_id)) if data.reason else None
-                ),
+                "reason": cipher.seal_json(sealed, _context(request_id)),
                 "ttl": ttl_seconds,
                 "professional_ids": [p.id for p in asked],
                 "asked_count": len(asked),
@@ -234,7 +234,7 @@ async def create_request(
             },
         )
     ).one()
-    return _out(row, data.reason, asked)
+    return _out(row, sealed, asked)
 
 
 def _visible_to(row: Row[Any], principal: Principal) -> bool:

@@ -40,6 +40,12 @@ async def test_request_goes_to_en_sus_professionals_nearest_first(
     )
     assert stored is not None
     assert b"otite" not in stored
+    # The patient's location and médecin traitant are sealed with the reason, not kept in clear.
+    criteria = await session.scalar(
+        text("SELECT criteria::text FROM en_sus_requests WHERE id = :id"), {"id": created["id"]}
+    )
+    assert str(world.lat) not in criteria
+    assert "location" not in criteria
     recipients = (
         await session.scalars(
             text(
