@@ -37,8 +37,9 @@ async def dispatch(
     request: Request,
     body: DispatchRequest,
     session: SessionDep,
-    search_session: SearchSessionDep,
+    # The key before the searches' session: a refused caller takes no search connection.
     regulator: RegulatorDep,
+    search_session: SearchSessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Search and hold the best free slot in one call; 404 `no-free-slot` when none is free.

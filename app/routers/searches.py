@@ -10,7 +10,11 @@ router = APIRouter(prefix="/v1/searches", tags=["dispatch"])
 
 @router.post("", response_model=SearchResult)
 async def search(
-    body: SearchQuery, request: Request, session: SearchSessionDep, regulator: RegulatorDep
+    body: SearchQuery,
+    request: Request,
+    # The key first: a refused caller never takes a connection from the searches' pool.
+    regulator: RegulatorDep,
+    session: SearchSessionDep,
 ) -> Response:
     """Ranked free slots near a patient, best first, in the regulator's territories."""
     result = await find_candidates(
