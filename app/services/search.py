@@ -187,8 +187,7 @@ async def find_candidates(
     audited_in_sql = provider is None
     if audited_in_sql:
         params.update(
-            actor_client_id=principal.client_id,
-            actor=principal.label,
+            **audit.actor_params(principal),
             audit_territory_id=territories[0].id if len(territories) == 1 else None,
             audit_detail=orjson.dumps(_audit_detail(territories, query)).decode(),
         )

@@ -19,6 +19,8 @@ site's zone) is computed once per site, so a probe compares plain values.
 
 from sqlalchemy import text
 
+from app.services.audit import INSERT_FROM
+
 _HERE = "ll_to_earth(CAST(:lat AS float8), CAST(:lon AS float8))"
 _NOW = "CAST(:now AS timestamptz)"
 _MPM = "CAST(:metres_per_minute AS float8)"
@@ -157,13 +159,10 @@ RANKED_SLOTS_SQL = text(
 
 # The ranked slots and their audit event in one statement: with the connection in autocommit,
 # a whole search is one round trip.
-SEARCH_SQL = text(
-    _RANKED  # noqa: S608
-    + """
+_AUDITED = f"""
     , audited AS (
-        INSERT INTO audit_events (actor_client_id, actor, action, resource_type, territory_id,
-                                  detail)
-        SELECT CAST(:actor_client_id AS uuid), CAST(:actor AS text), 'search.run', 'search',
+        {INSERT_FROM}
+        SELECT CAST(:actor_id AS uuid), CAST(:actor AS text), 'search.run', 'search', NULL,
                CAST(:audit_territory_id AS uuid),
                CAST(:audit_detail AS jsonb) || jsonb_build_object(
                    'candidates', (SELECT count(*) FROM found),
@@ -172,5 +171,5 @@ SEARCH_SQL = text(
         FROM chosen
     )
     SELECT * FROM found ORDER BY grp, score, start_at, slot_id
-    """
-)
+"""  # noqa: S608
+SEARCH_SQL = text(_RANKED + _AUDITED)

@@ -115,3 +115,17 @@ async def test_a_failed_statement_does_not_show_its_parameters(committing_app: F
                 text("SELECT length(CAST(:phone AS text)) / 0"), {"phone": "+33612345678"}
             )
     assert "+33612345678" not in str(caught.value)
+
+
+async def test_only_the_search_pool_plans_per_execution(
+    server_url: str, settings: Settings
+) -> None:
+    """Writes keep PostgreSQL's plan cache: with custom plans, each foreign-key check of a slot
+    COPY was re-planned per row (1.8× slower); the search needs them (its generic plan is slow)."""
+    for plans_per_execution, expected in ((False, "auto"), (True, "force_custom_plan")):
+        engine = create_engine(server_url, settings, plans_per_execution=plans_per_execution)
+        try:
+            async with engine.connect() as conn:
+                assert await conn.scalar(text("SHOW plan_cache_mode")) == expected
+        finally:
+            await engine.dispose()

@@ -434,11 +434,3 @@ async def test_a_batch_runs_under_the_batch_statement_timeout_not_the_request_on
     await push(session, world.software, item(world, "a", START))
     assert before != slots.BATCH_STATEMENT_TIMEOUT
     assert await session.scalar(text("SHOW statement_timeout")) == slots.BATCH_STATEMENT_TIMEOUT
-
-
-async def test_a_batch_uses_cached_plans_so_foreign_key_checks_are_not_replanned_per_row(
-    session: AsyncSession, world: World
-) -> None:
-    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    await push(session, world.software, item(world, "a", START))
-    assert await session.scalar(text("SHOW plan_cache_mode")) == "auto"
