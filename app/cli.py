@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import demo
+from app.core import migrations
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.embedded import start_embedded_postgres
@@ -22,8 +24,8 @@ from app.core.errors import AppError
 from app.core.security import hash_password
 from app.models import AdminUser, ApiClient
 from app.schemas.api_client import ApiClientCreate
-from app.services import api_clients, demo, migrations
-from app.services.centroids import read_centroids_csv, set_centroids
+from app.services.directory import api_clients
+from app.services.directory.centroids import read_centroids_csv, set_centroids
 
 T = TypeVar("T")
 DEMO_ADMIN_NAME = "Coordination CPTS (démo)"

@@ -31,7 +31,7 @@ from app.routers import (
     slots,
     territories,
 )
-from app.services.hold_expiry import run_sweeper
+from app.services.sweeper import run_sweeper
 
 logger = logging.getLogger(__name__)
 

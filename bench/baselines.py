@@ -69,7 +69,7 @@ def _normalized(sql: str) -> str:
 
 def _service_search_sql() -> str | None:
     """The search statement's text as the service defines it, if the search service exists."""
-    for module_name in ("app.services.search", "app.services.search_sql"):
+    for module_name in ("app.services.search.service", "app.services.search.sql"):
         try:
             module = __import__(module_name, fromlist=["SEARCH_SQL"])
         except ImportError:

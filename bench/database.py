@@ -9,9 +9,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from app.core import migrations
 from app.core.config import get_settings
 from app.core.db import plain_url
-from app.services import migrations
 
 BENCH_DATABASE = "snp_bench"
 

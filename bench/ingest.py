@@ -30,11 +30,11 @@ import asyncpg
 import httpx
 import orjson
 
+from app.core import migrations
 from app.core.config import get_settings
 from app.core.db import plain_url
 from app.core.security import hash_api_key
-from app.services import migrations
-from app.services.slot_rows import COLUMNS
+from app.services.slots.rows import COLUMNS
 
 DATABASE = "snp_bench_ingest"
 BATCH = 5_000

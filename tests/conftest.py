@@ -18,14 +18,15 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from app.core import migrations
 from app.core.config import Settings
 from app.core.db import create_engine, get_search_session, get_session, plain_url
 from app.main import create_app
 from app.schemas.api_client import ApiClientCreate
-from app.services import api_clients, migrations
+from app.services.directory import api_clients
 
 if TYPE_CHECKING:
-    from tests.services.search_fixtures import SearchWorld
+    from tests.services.search.fixtures import SearchWorld
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,7 +163,7 @@ def world(
     make_key: MakeKey,
 ) -> "SearchWorld":
     """A search test's world: territories, sites, professionals and slots built on demand."""
-    from tests.services.search_fixtures import SearchWorld
+    from tests.services.search.fixtures import SearchWorld
 
     return SearchWorld(client, admin_headers, session, make_key)
 

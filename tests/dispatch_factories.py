@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.schemas.api_client import ApiClientCreate
-from app.services import api_clients
+from app.services.directory import api_clients
 from tests.conftest import new_finess, new_rpps
 
 NANTES = (47.2184, -1.5536)

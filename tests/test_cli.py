@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.core import migrations
 from app.core.db import async_url
 from app.core.security import hash_api_key, verify_password
-from app.services import migrations
 from tests.conftest import PROJECT_ROOT
 from tests.fresh_database import fresh_database
 

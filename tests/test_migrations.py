@@ -9,9 +9,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from app.core import migrations
 from app.core.db import async_url
 from app.models import Base
-from app.services import migrations
 from tests.fresh_database import fresh_database
 
 SCHEMA_QUERIES = {

@@ -7,7 +7,7 @@ from app.core.db import SessionDep
 from app.routers.params import Cursor, Limit
 from app.schemas.api_client import ApiClientCreate, ApiClientCreated, ApiClientOut
 from app.schemas.common import Page
-from app.services import api_clients
+from app.services.directory import api_clients
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 

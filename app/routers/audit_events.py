@@ -7,8 +7,8 @@ from app.core.db import SessionDep
 from app.routers.params import Cursor, Limit
 from app.schemas.audit_event import AuditEventOut
 from app.schemas.common import Page
-from app.services import audit
-from app.services.audit_trail import list_audit_events
+from app.services.audit import record as audit
+from app.services.audit.trail import list_audit_events
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
 

@@ -10,7 +10,7 @@ from app.core.db import SessionDep
 from app.core.metrics import count_booking
 from app.routers.idempotent import IdempotencyKey, Sealed, idempotent
 from app.schemas.booking import BookingCreate, BookingOut, BookingStatusUpdate
-from app.services import bookings
+from app.services.bookings import service as bookings
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
 

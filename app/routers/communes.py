@@ -6,8 +6,8 @@ from pydantic import BaseModel
 from app.core.auth import AdminDep
 from app.core.db import SessionDep
 from app.core.errors import AppError, InvalidInput
-from app.services import audit
-from app.services.centroids import parse_centroids_csv, set_centroids
+from app.services.audit import record as audit
+from app.services.directory.centroids import parse_centroids_csv, set_centroids
 
 router = APIRouter(prefix="/v1/communes", tags=["communes"])
 

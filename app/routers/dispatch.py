@@ -6,7 +6,7 @@ from app.core.db import SearchSessionDep, SessionDep
 from app.core.errors import NoFreeSlot, problem_response
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.schemas.dispatch import DispatchOut, DispatchRequest
-from app.services import dispatch as dispatching
+from app.services.dispatch import service as dispatching
 
 router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"])
 

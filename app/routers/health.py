@@ -3,7 +3,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.services.migrations import current_revision, head_revision
+from app.core.migrations import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
 

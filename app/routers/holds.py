@@ -6,7 +6,7 @@ from app.core.auth import RegulatorDep
 from app.core.db import SessionDep
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.schemas.hold import HoldCreate, HoldOut
-from app.services import holds
+from app.services.holds import lifecycle as holds
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
 

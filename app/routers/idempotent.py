@@ -14,10 +14,11 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from app.core import idempotency
 from app.core.auth import Principal
 from app.core.crypto import PatientCipher
 from app.core.errors import IdempotencyKeyMissing
-from app.services import audit, idempotency
+from app.services.audit import record as audit
 
 IdempotencyKey = Annotated[
     str | None,

@@ -8,7 +8,7 @@ from app.routers.params import Cursor, Limit
 from app.schemas.common import Page
 from app.schemas.identifiers import Rpps
 from app.schemas.professional import ProfessionalCreate, ProfessionalOut, ProfessionalUpdate
-from app.services import professionals
+from app.services.directory import professionals
 
 router = APIRouter(prefix="/v1/professionals", tags=["professionals"])
 

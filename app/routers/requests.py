@@ -14,7 +14,7 @@ from app.core.crypto import CipherDep
 from app.core.db import SessionDep
 from app.routers.idempotent import IdempotencyKey, Sealed, idempotent
 from app.schemas.en_sus_request import EnSusAccept, EnSusRequestCreate, EnSusRequestOut
-from app.services import en_sus
+from app.services.en_sus import service as en_sus
 
 router = APIRouter(prefix="/v1/requests", tags=["en sus"])
 

@@ -3,7 +3,7 @@ from fastapi import APIRouter, Request, Response
 from app.core.auth import RegulatorDep
 from app.core.db import SearchSessionDep
 from app.schemas.search import SearchQuery, SearchResult
-from app.services.search import find_candidates
+from app.services.search.service import find_candidates
 
 router = APIRouter(prefix="/v1/searches", tags=["dispatch"])
 

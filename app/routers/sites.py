@@ -7,7 +7,7 @@ from app.core.db import SessionDep
 from app.routers.params import Cursor, Limit
 from app.schemas.common import Page
 from app.schemas.site import SiteCreate, SiteOut, SiteUpdate
-from app.services import sites
+from app.services.directory import sites
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"])
 

@@ -21,7 +21,7 @@ from app.schemas.slot import (
     SlotSync,
     SlotSyncAnswer,
 )
-from app.services import slots
+from app.services.slots import agenda as slots
 
 router = APIRouter(prefix="/v1/slots", tags=["slots"])
 

@@ -7,7 +7,7 @@ from app.core.db import SessionDep
 from app.routers.params import Cursor, Limit
 from app.schemas.common import Page
 from app.schemas.territory import TerritoryCreate, TerritoryOut, TerritoryUpdate
-from app.services import territories
+from app.services.directory import territories
 
 router = APIRouter(prefix="/v1/territories", tags=["territories"])
 

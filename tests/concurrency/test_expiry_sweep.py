@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.db import create_sessionmaker
-from app.services import hold_expiry
+from app.services import sweeper
 from tests.concurrency.conftest import Build, fire
 from tests.dispatch_factories import World, add_slots, headers, make_world
 
@@ -52,7 +52,7 @@ async def test_concurrent_sweepers_expire_each_hold_exactly_once(
 ) -> None:
     world = await _held_then_lapsed(committed, committing_engine, servers, 60)
     sessionmaker = create_sessionmaker(committing_engine)
-    await asyncio.gather(*(hold_expiry.sweep_once(sessionmaker) for _ in range(4)))
+    await asyncio.gather(*(sweeper.sweep_once(sessionmaker) for _ in range(4)))
     async with committing_engine.connect() as conn:
         slots = (
             await conn.execute(
@@ -82,7 +82,7 @@ async def test_the_running_service_sweeps_lapsed_holds_by_itself(
 ) -> None:
     world = await _held_then_lapsed(committed, committing_engine, servers, 1)
     # No timing asserted: wait (bounded) for the background loop of either process.
-    deadline = time.monotonic() + 4 * hold_expiry.SWEEP_INTERVAL_SECONDS
+    deadline = time.monotonic() + 4 * sweeper.SWEEP_INTERVAL_SECONDS
     status = "held"
     while status != "free" and time.monotonic() < deadline:
         await asyncio.sleep(0.2)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from app.services.hold_take import take_first_free
+from app.services.holds.take import take_first_free
 from tests.concurrency.conftest import Build
 from tests.dispatch_factories import World, add_slots, make_world, new_client, regulator_of
 

@@ -7,12 +7,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from app.core import migrations
 from app.core.config import Settings
 from app.core.db import SessionDep, create_engine, create_sessionmaker
 from app.core.errors import Conflict
 from app.main import create_app
 from app.schemas.api_client import ApiClientCreate
-from app.services import api_clients, audit, migrations
+from app.services.audit import record as audit
+from app.services.directory import api_clients
 from tests.conftest import bearer, new_rpps
 from tests.fresh_database import fresh_database
 

@@ -6,10 +6,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.core import migrations
 from app.core.config import Settings
 from app.core.db import create_engine
 from app.main import create_app
-from app.services import migrations
 from tests.fresh_database import fresh_database
 
 

@@ -8,11 +8,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from app.core import migrations
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.main import create_app
 from app.schemas.api_client import ApiClientCreate
-from app.services import api_clients, migrations
+from app.services.directory import api_clients
 from tests.conftest import bearer, new_finess, new_rpps
 from tests.fresh_database import fresh_database
 

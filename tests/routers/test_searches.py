@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import bearer
-from tests.services.search_fixtures import NANTES_LAT, NANTES_LON, SearchWorld
+from tests.services.search.fixtures import NANTES_LAT, NANTES_LON, SearchWorld
 
 HERE = {"lat": NANTES_LAT, "lon": NANTES_LON}
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import problem_type
 from tests.conftest import MakeKey, bearer
-from tests.services.test_slot_intake import World, build_world, item
+from tests.services.slots.test_intake import World, build_world, item
 
 # Real time: the endpoints use the current time for the "1 day back, 60 days ahead" rule.
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).replace(

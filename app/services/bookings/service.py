@@ -1,0 +1,300 @@
+"""Bookings: a live hold confirmed with the patient minimum; cancel; practice status reports.
+
+The hold and its booking are one `bookings` row (held → booked → fulfilled | noshow |
+cancelled). The patient minimum and the reason are sealed together (AES-GCM, bound to the row
+id) in `bookings.patient`; audit details and events carry ids and statuses only.
+Every write locks the slot row before the bookings row, like the hold paths (no deadlock).
+"""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.core.crypto import PatientCipher
+from app.core.errors import Conflict, HoldNotLive, NotFound
+from app.schemas.booking import BookingCreate, BookingOut, Patient, ReportedStatus
+from app.services.audit import record as audit
+
+# The columns every statement below answers with (see `_out`).
+_ANSWER = """
+    p.id AS slot_id, p.external_id, p.start_at, p.end_at, p.modality, p.professional_id,
+    p.site_id, p.source_client_id, p.territory_id,
+    w.id, w.status, w.booked_at, w.updated_at
+"""
+_SLOT_COLUMNS = (
+    "s.id, s.external_id, s.source_client_id, s.site_id, s.professional_id, "
+    "s.start_at, s.end_at, s.modality"
+)
+_EVENT_DATA = (
+    "jsonb_build_object('booking_id', w.id, 'slot_id', p.id, 'external_id', p.external_id, "
+    "'status', w.status, 'start', p.start_at, 'end', p.end_at, 'modality', p.modality)"
+)
+
+_BOOK = text(
+    f"""
+    WITH mine AS (
+        SELECT b.id, b.slot_id, b.expires_at FROM bookings b
+        WHERE b.id = :hold_id AND b.regulator_client_id = :actor_id
+          AND b.status = 'held' AND b.expires_at > now()
+    ), slot AS (
+        UPDATE slots s SET status = 'booked', hold_expires_at = NULL,
+                           version = s.version + 1, updated_at = now()
+        FROM mine
+        WHERE s.id = mine.slot_id AND s.status = 'held' AND s.hold_expires_at = mine.expires_at
+        RETURNING {_SLOT_COLUMNS}
+    ), written AS (
+        UPDATE bookings b SET status = 'booked', patient = :patient, idempotency_key = :key,
+                              booked_at = now(), updated_at = now()
+        FROM slot, mine WHERE b.id = mine.id AND b.status = 'held'
+        RETURNING b.id, b.status, b.booked_at, b.updated_at
+    ), place AS (
+        SELECT slot.*, si.territory_id FROM slot JOIN sites si ON si.id = slot.site_id
+    ), events AS (
+        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
+        SELECT 'booking.created', p.source_client_id, p.territory_id, {_EVENT_DATA}
+        FROM written w CROSS JOIN place p
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, 'booking.create', 'booking', CAST(w.id AS text), p.territory_id,
+               jsonb_build_object('slot_id', p.id)
+        FROM written w CROSS JOIN place p
+    )
+    SELECT {_ANSWER} FROM place p LEFT JOIN written w ON true
+    """  # noqa: S608 (built from this module's constants only)
+)
+
+# `:from_status` → `:to_status`; the slot becomes `:slot_status` (NULL: unchanged). `:who` picks
+# the owner check: the regulator who booked, or the practice software that owns the slot.
+_TRANSITION = text(
+    f"""
+    WITH mine AS (
+        SELECT b.id, b.slot_id FROM bookings b JOIN slots s ON s.id = b.slot_id
+        WHERE b.id = :booking_id AND b.status = :from_status
+          AND CASE WHEN :who = 'regulator' THEN b.regulator_client_id = :actor_id
+                   ELSE s.source_client_id = :actor_id END
+    ), slot AS (
+        UPDATE slots s SET status = COALESCE(CAST(:slot_status AS text), s.status),
+                           version = s.version + 1, updated_at = now()
+        FROM mine WHERE s.id = mine.slot_id AND s.status = 'booked'
+        RETURNING {_SLOT_COLUMNS}
+    ), written AS (
+        UPDATE bookings b SET status = :to_status, updated_at = now()
+        FROM slot, mine WHERE b.id = mine.id AND b.status = :from_status
+        RETURNING b.id, b.status, b.booked_at, b.updated_at
+    ), place AS (
+        SELECT slot.*, si.territory_id FROM slot JOIN sites si ON si.id = slot.site_id
+    ), events AS (
+        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
+        SELECT 'booking.' || w.status, p.source_client_id, p.territory_id,
+               {_EVENT_DATA} || jsonb_build_object('by', CAST(:who AS text))
+        FROM written w CROSS JOIN place p
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, CAST(:action AS text), 'booking', CAST(w.id AS text),
+               p.territory_id, jsonb_build_object('status', w.status, 'slot_id', p.id)
+        FROM written w CROSS JOIN place p
+    )
+    SELECT {_ANSWER} FROM place p LEFT JOIN written w ON true
+    """  # noqa: S608 (built from this module's constants only)
+)
+
+_READ = text(
+    """
+    SELECT p.id AS slot_id, p.external_id, p.start_at, p.end_at, p.modality, p.professional_id,
+           p.site_id, p.source_client_id, si.territory_id,
+           w.id, w.status, w.booked_at, w.updated_at, w.patient, w.regulator_client_id,
+           w.expires_at, w.expires_at > now() AS live
+    FROM bookings w JOIN slots p ON p.id = w.slot_id JOIN sites si ON si.id = p.site_id
+    WHERE w.id = :booking_id
+    """
+)
+
+
+def _context(booking_id: uuid.UUID) -> str:
+    return f"bookings.patient:{booking_id}"
+
+
+def _out(row: Row[Any], patient: Patient | None = None, reason: str | None = None) -> BookingOut:
+    return BookingOut(
+        id=row.id,
+        hold_id=row.id,
+        slot_id=row.slot_id,
+        external_id=row.external_id,
+        status=row.status,
+        start=row.start_at,
+        end=row.end_at,
+        modality=row.modality,
+        professional_id=row.professional_id,
+        site_id=row.site_id,
+        booked_at=row.booked_at,
+        updated_at=row.updated_at,
+        patient=patient,
+        reason=reason,
+    )
+
+
+async def _read(session: AsyncSession, booking_id: uuid.UUID) -> Row[Any] | None:
+    return (await session.execute(_READ, {"booking_id": booking_id})).one_or_none()
+
+
+def _owned_by(row: Row[Any] | None, principal: Principal) -> bool:
+    if row is None:
+        return False
+    if principal.role == "regulator":
+        return bool(row.regulator_client_id == principal.client_id)
+    return bool(
+        principal.role == "practice_software" and row.source_client_id == principal.client_id
+    )
+
+
+async def _hold_refusal(
+    session: AsyncSession, principal: Principal, hold_id: uuid.UUID
+) -> Exception:
+    row = await _read(session, hold_id)
+    if row is None or not _owned_by(row, principal):
+        return NotFound(f"no hold {hold_id} of yours", location="body.hold_id")
+    if row.status == "held" and not row.live:
+        detail = f"the hold expired at {row.expires_at.isoformat()}; hold the slot again"
+    elif row.status == "held":
+        detail = "the slot is no longer held by this hold; hold it again"
+    elif row.status in ("released", "expired"):
+        detail = f"the hold was {row.status}; hold the slot again"
+    else:
+        detail = f"this hold is already a booking ({row.status})"
+    return HoldNotLive(detail, location="body.hold_id", hold_status=row.status)
+
+
+async def book_hold(
+    session: AsyncSession,
+    principal: Principal,
+    cipher: PatientCipher,
+    data: BookingCreate,
+    idempotency_key: str | None,
+) -> BookingOut:
+    """Turn the regulator's live hold into a booking with the sealed patient minimum.
+
+    Rule: only a hold of this regulator that has not expired (at the transaction's time); a
+    hold that lapses while the booking arrives is a 409 and the slot is not booked.
+    """
+    sealed = cipher.seal_json(
+        {"patient": data.patient.model_dump(mode="json"), "reason": data.reason},
+        _context(data.hold_id),
+    )
+    params = {
+        "hold_id": data.hold_id,
+        "patient": sealed,
+        "key": idempotency_key,
+        **audit.actor_params(principal),
+    }
+    try:
+        row = (await session.execute(_BOOK, params)).one_or_none()
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "23505":
+            raise Conflict(
+                "this Idempotency-Key already booked another hold", location="Idempotency-Key"
+            ) from None
+        raise
+    if row is None:
+        raise await _hold_refusal(session, principal, data.hold_id)
+    if row.id is None:  # the hold lapsed and the slot was taken meanwhile: refuse, roll back
+        raise HoldNotLive("the hold expired while the booking arrived", location="body.hold_id")
+    return _out(row, data.patient, data.reason)
+
+
+async def _transition(
+    session: AsyncSession,
+    principal: Principal,
+    booking_id: uuid.UUID,
+    to_status: str,
+    slot_status: str | None,
+) -> BookingOut:
+    action = "booking.cancel" if to_status == "cancelled" else "booking.report"
+    params = {
+        "booking_id": booking_id,
+        "who": "regulator" if principal.role == "regulator" else "practice",
+        "from_status": "booked",
+        "to_status": to_status,
+        "slot_status": slot_status,
+        "action": action,
+        **audit.actor_params(principal),
+    }
+    row = (await session.execute(_TRANSITION, params)).one_or_none()
+    if row is not None and row.id is None:  # never seen: every writer locks the slot first
+        raise Conflict("the booking changed while this request ran; retry", location="path")
+    if row is not None:
+        return _out(row)
+    current = await _read(session, booking_id)
+    if current is None or not _owned_by(current, principal):
+        raise NotFound(f"no booking {booking_id} of yours", location="path.booking_id")
+    if current.status != to_status:
+        raise Conflict(
+            f"the booking is {current.status}; only a booked one can become {to_status}",
+            location="path.booking_id",
+            booking_status=current.status,
+        )
+    # Already in that status: the same answer, nothing written but the audit of this read.
+    await audit.record(
+        session,
+        principal,
+        action,
+        "booking",
+        booking_id,
+        territory_id=current.territory_id,
+        detail={"status": to_status, "slot_id": str(current.slot_id), "unchanged": True},
+    )
+    return _out(current)
+
+
+async def cancel_booking(
+    session: AsyncSession, principal: Principal, booking_id: uuid.UUID
+) -> BookingOut:
+    """The regulator cancels its booking: the slot is free again.
+
+    Rule: only a `booked` booking of this regulator; cancelling twice answers the same booking.
+    """
+    return await _transition(session, principal, booking_id, "cancelled", "free")
+
+
+async def report_status(
+    session: AsyncSession, principal: Principal, booking_id: uuid.UUID, status: ReportedStatus
+) -> BookingOut:
+    """The practice software owning the slot reports the outcome of a booking.
+
+    Rule: only from `booked`. `cancelled` by the practice cancels the slot too (the professional
+    will not see a patient then; the practice reopens the time with a push if it wishes);
+    `fulfilled` and `noshow` leave the slot booked.
+    """
+    slot_status = "cancelled" if status == "cancelled" else None
+    return await _transition(session, principal, booking_id, status, slot_status)
+
+
+async def read_booking(
+    session: AsyncSession, principal: Principal, cipher: PatientCipher, booking_id: uuid.UUID
+) -> BookingOut:
+    """One booking with its patient minimum, for the regulator who made it or the slot's practice.
+
+    Rule: every read is audited (who, which booking; no patient data).
+    """
+    row = await _read(session, booking_id)
+    if row is None or not _owned_by(row, principal):
+        raise NotFound(f"no booking {booking_id} of yours", location="path.booking_id")
+    patient: Patient | None = None
+    reason: str | None = None
+    if row.patient is not None:
+        opened = cipher.open_json(row.patient, _context(row.id))
+        patient = Patient.model_validate(opened["patient"])
+        reason = opened.get("reason")
+    await audit.record(
+        session,
+        principal,
+        "booking.read",
+        "booking",
+        booking_id,
+        territory_id=row.territory_id,
+        detail={"status": row.status},
+    )
+    return _out(row, patient, reason)

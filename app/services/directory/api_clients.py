@@ -1,0 +1,149 @@
+"""API clients: create (the key is shown once), list, revoke (admin and CLI)."""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.core.errors import InvalidInput, NotFound
+from app.core.pagination import keyset, page
+from app.core.security import new_api_key, new_webhook_secret
+from app.models import ApiClient, ApiClientProfessional, ApiClientTerritory, Professional, Territory
+from app.schemas.api_client import ApiClientCreate, ApiClientCreated, ApiClientOut
+from app.services.audit import record as audit
+
+
+async def _check_ids(
+    session: AsyncSession,
+    model: type[Territory] | type[Professional],
+    ids: Sequence[uuid.UUID],
+    location: str,
+) -> None:
+    if not ids:
+        return
+    found = set((await session.scalars(select(model.id).where(model.id.in_(ids)))).all())
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise InvalidInput(f"unknown id(s): {', '.join(missing)}", location=location)
+
+
+def _check_scope_fits_role(data: ApiClientCreate) -> None:
+    if data.role in ("regulator", "sas_platform") and not data.territory_ids:
+        raise InvalidInput(
+            f"a {data.role} client needs at least one territory", location="body.territory_ids"
+        )
+    if data.role != "practice_software" and data.professional_ids:
+        raise InvalidInput(
+            "only a practice_software client writes for professionals",
+            location="body.professional_ids",
+        )
+    if data.role != "practice_software" and data.webhook_url:
+        raise InvalidInput(
+            "only a practice_software client receives webhooks", location="body.webhook_url"
+        )
+
+
+async def create_client(
+    session: AsyncSession, actor: Principal | None, data: ApiClientCreate
+) -> ApiClientCreated:
+    """Create a client and return its key, which is never shown again."""
+    _check_scope_fits_role(data)
+    await _check_ids(session, Territory, data.territory_ids, "body.territory_ids")
+    await _check_ids(session, Professional, data.professional_ids, "body.professional_ids")
+    key, prefix, key_hash = new_api_key()
+    secret = new_webhook_secret() if data.webhook_url else None
+    client = ApiClient(
+        name=data.name,
+        role=data.role,
+        key_prefix=prefix,
+        key_hash=key_hash,
+        webhook_url=str(data.webhook_url) if data.webhook_url else None,
+        webhook_secret=secret,
+    )
+    session.add(client)
+    await session.flush()
+    await session.refresh(client)
+    territory_ids = list(dict.fromkeys(data.territory_ids))
+    professional_ids = list(dict.fromkeys(data.professional_ids))
+    if territory_ids:
+        await session.execute(
+            insert(ApiClientTerritory),
+            [{"client_id": client.id, "territory_id": t} for t in territory_ids],
+        )
+    if professional_ids:
+        await session.execute(
+            insert(ApiClientProfessional),
+            [{"client_id": client.id, "professional_id": p} for p in professional_ids],
+        )
+    await audit.record(
+        session,
+        actor,
+        "client.create",
+        "api_client",
+        client.id,
+        detail={
+            "role": data.role,
+            "territories": len(territory_ids),
+            "professionals": len(professional_ids),
+        },
+        actor_label="cli",
+    )
+    out = _client_out(client, territory_ids, professional_ids)
+    return ApiClientCreated(**out.model_dump(), api_key=key, webhook_secret=secret)
+
+
+def _client_out(
+    client: ApiClient, territory_ids: list[uuid.UUID], professional_ids: list[uuid.UUID]
+) -> ApiClientOut:
+    return ApiClientOut(
+        id=client.id,
+        name=client.name,
+        role=client.role,
+        key_prefix=client.key_prefix,
+        territory_ids=territory_ids,
+        professional_ids=professional_ids,
+        webhook_url=client.webhook_url,
+        active=client.active,
+        created_at=client.created_at,
+    )
+
+
+async def list_clients(
+    session: AsyncSession, cursor: str | None, limit: int
+) -> tuple[list[ApiClientOut], str | None]:
+    rows = (
+        await session.scalars(
+            keyset(select(ApiClient), ApiClient.created_at, ApiClient.id, cursor, limit)
+        )
+    ).all()
+    clients, next_cursor = page(rows, limit)
+    ids = [c.id for c in clients]
+    territories: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    professionals: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    if ids:
+        for cid, tid in await session.execute(
+            select(ApiClientTerritory.client_id, ApiClientTerritory.territory_id).where(
+                ApiClientTerritory.client_id.in_(ids)
+            )
+        ):
+            territories[cid].append(tid)
+        for cid, pid in await session.execute(
+            select(ApiClientProfessional.client_id, ApiClientProfessional.professional_id).where(
+                ApiClientProfessional.client_id.in_(ids)
+            )
+        ):
+            professionals[cid].append(pid)
+    return [_client_out(c, territories[c.id], professionals[c.id]) for c in clients], next_cursor
+
+
+async def revoke_client(session: AsyncSession, actor: Principal, client_id: uuid.UUID) -> None:
+    """Revoke a client's key; it is refused from then on (other processes: within the cache TTL)."""
+    client = await session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound(f"no API client {client_id}")
+    client.active = False
+    client.revoked_at = client.revoked_at or func.now()
+    await session.flush()
+    await audit.record(session, actor, "client.revoke", "api_client", client.id)

@@ -1,0 +1,171 @@
+"""Holds: a regulator takes a free slot for a few minutes, renews its hold, releases it.
+
+Taking is `hold_take` (one conditional statement). Renew and release are one statement each
+too, with their events and audit event; like every write path they lock the slot row before
+its bookings row.
+"""
+
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.core.errors import Conflict, NotFound, SlotNotFree
+from app.schemas.hold import HoldCreate, HoldOut
+from app.services.audit import record as audit
+from app.services.holds.take import Hold, take_slot
+
+# `mine` is the regulator's live hold on the slot; its slot and row get the new expiry. A hold
+# that lapsed and was taken meanwhile no longer matches the slot's expiry: nothing changes.
+_RENEW = text(
+    f"""
+    WITH mine AS (
+        SELECT b.id, b.slot_id, b.expires_at FROM bookings b
+        WHERE b.slot_id = :slot_id AND b.regulator_client_id = :actor_id
+          AND b.status = 'held' AND b.expires_at >= now()
+    ), slot AS (
+        UPDATE slots s
+        SET hold_expires_at = now() + make_interval(secs => CAST(:ttl AS int)),
+            version = s.version + 1, updated_at = now()
+        FROM mine
+        WHERE s.id = mine.slot_id AND s.status = 'held' AND s.hold_expires_at = mine.expires_at
+        RETURNING s.id, s.site_id, s.hold_expires_at
+    ), renewed AS (
+        UPDATE bookings b SET expires_at = slot.hold_expires_at, updated_at = now()
+        FROM slot, mine WHERE b.id = mine.id AND b.status = 'held'
+        RETURNING b.id, b.slot_id, b.expires_at
+    ), place AS (
+        SELECT r.*, si.territory_id FROM renewed r
+        JOIN slot ON slot.id = r.slot_id JOIN sites si ON si.id = slot.site_id
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, 'hold.renew', 'hold', CAST(p.id AS text), p.territory_id,
+               jsonb_build_object('slot_id', p.slot_id, 'ttl_seconds', CAST(:ttl AS int))
+        FROM place p
+    )
+    SELECT id, slot_id, expires_at, territory_id FROM place
+    """  # noqa: S608 (built from constants only)
+)
+
+# `mine` is the regulator's hold, live or lapsed but not yet retaken; the slot is freed only if
+# it still carries this hold's expiry.
+_RELEASE = text(
+    f"""
+    WITH mine AS (
+        SELECT b.id, b.slot_id, b.expires_at FROM bookings b
+        WHERE b.id = :hold_id AND b.regulator_client_id = :actor_id AND b.status = 'held'
+    ), freed AS (
+        UPDATE slots s SET status = 'free', hold_expires_at = NULL,
+                           version = s.version + 1, updated_at = now()
+        FROM mine
+        WHERE s.id = mine.slot_id AND s.status = 'held' AND s.hold_expires_at = mine.expires_at
+        RETURNING s.id, s.external_id, s.source_client_id, s.site_id
+    ), released AS (
+        UPDATE bookings b SET status = 'released', updated_at = now()
+        FROM freed, mine WHERE b.id = mine.id AND b.status = 'held'
+        RETURNING b.id
+    ), place AS (
+        SELECT freed.*, si.territory_id, r.id AS hold_id
+        FROM freed JOIN sites si ON si.id = freed.site_id CROSS JOIN released r
+    ), events AS (
+        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
+        SELECT 'hold.released', p.source_client_id, p.territory_id,
+               jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
+                                  'external_id', p.external_id)
+        FROM place p
+    ), trail AS (
+        {audit.INSERT_FROM}
+        SELECT :actor_id, :actor, 'hold.release', 'hold', CAST(p.hold_id AS text),
+               p.territory_id, jsonb_build_object('slot_id', p.id)
+        FROM place p
+    )
+    SELECT (SELECT count(*) FROM freed) AS freed, (SELECT count(*) FROM place) AS released,
+           (SELECT status FROM bookings
+            WHERE id = :hold_id AND regulator_client_id = :actor_id) AS status
+    """  # noqa: S608 (built from constants only)
+)
+
+_SLOT_STATE = text(
+    """
+    SELECT s.status, s.end_at > now() AS open, si.territory_id,
+           si.active AND t.active AND p.active AS offered
+    FROM slots s JOIN sites si ON si.id = s.site_id
+    JOIN territories t ON t.id = si.territory_id
+    JOIN professionals p ON p.id = s.professional_id
+    WHERE s.id = :slot_id
+    """
+)
+
+
+async def _renew(
+    session: AsyncSession, principal: Principal, slot_id: uuid.UUID, ttl_seconds: int
+) -> Hold | None:
+    params = {"slot_id": slot_id, "ttl": ttl_seconds, **audit.actor_params(principal)}
+    row = (await session.execute(_RENEW, params)).one_or_none()
+    return Hold(row.id, row.slot_id, row.expires_at, row.territory_id) if row else None
+
+
+async def _refusal(session: AsyncSession, principal: Principal, slot_id: uuid.UUID) -> Exception:
+    state = (await session.execute(_SLOT_STATE, {"slot_id": slot_id})).one_or_none()
+    if state is None or state.territory_id not in principal.territory_ids:
+        # Slots of other territories are not revealed: same answer as an unknown id.
+        return NotFound(f"no slot {slot_id} in your territories", location="body.slot_id")
+    if not state.open:
+        reason = "the slot is over"
+    elif state.status == "held":
+        reason = "another regulator holds the slot"
+    elif state.status == "booked":
+        reason = "the slot is booked"
+    elif state.status == "cancelled":
+        reason = "the slot was cancelled by its practice"
+    elif not state.offered:
+        reason = "the slot is no longer offered: its professional, site or territory is inactive"
+    else:
+        reason = "the slot was not free when the hold was attempted; retry"
+    return SlotNotFree(reason, location="body.slot_id", slot_status=state.status)
+
+
+def hold_out(hold: Hold, ttl_seconds: int, *, renewed: bool = False) -> HoldOut:
+    return HoldOut(
+        id=hold.id,
+        slot_id=hold.slot_id,
+        expires_at=hold.expires_at,
+        ttl_seconds=ttl_seconds,
+        renewed=renewed,
+    )
+
+
+async def hold_slot(session: AsyncSession, principal: Principal, data: HoldCreate) -> HoldOut:
+    """Hold a free slot of the regulator's territories, or renew the regulator's live hold on it.
+
+    Rule: one conditional statement decides (free, or held by an expired hold); a slot that is
+    not free is a 409; a slot outside the regulator's territories is a 404.
+    """
+    hold = await take_slot(session, principal, data.slot_id, data.ttl_seconds)
+    if hold is not None:
+        return hold_out(hold, data.ttl_seconds)
+    hold = await _renew(session, principal, data.slot_id, data.ttl_seconds)
+    if hold is not None:
+        return hold_out(hold, data.ttl_seconds, renewed=True)
+    raise await _refusal(session, principal, data.slot_id)
+
+
+async def release_hold(session: AsyncSession, principal: Principal, hold_id: uuid.UUID) -> None:
+    """Release the regulator's hold: the slot is free again at once.
+
+    Rule: releasing a hold that already lapsed or was released changes nothing (204); a hold
+    that became a booking is a 409 (cancel the booking instead).
+    """
+    params = {"hold_id": hold_id, **audit.actor_params(principal)}
+    row = (await session.execute(_RELEASE, params)).one()
+    if row.freed != row.released:  # never seen: every writer locks the slot first; roll back
+        raise Conflict("the hold changed while it was released; retry", location="path.hold_id")
+    if row.status is None:
+        raise NotFound(f"no hold {hold_id} of yours", location="path.hold_id")
+    if not row.released and row.status not in ("released", "expired", "held"):
+        raise Conflict(
+            f"this hold became a booking ({row.status}); cancel it with "
+            f"POST /v1/bookings/{hold_id}/cancel",
+            location="path.hold_id",
+        )

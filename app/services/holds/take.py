@@ -1,0 +1,171 @@
+"""Taking a free slot: the one statement behind a hold and a dispatch.
+
+A slot is free for a hold when its status is `free`, or `held` with an expired hold (expired
+holds are free again at once, before the sweeper passes), and it is not over. It may be taken
+only while it is offered in one of the regulator's territories: its site, the site's territory
+and its professional active (what the search offers).
+
+One statement marks the slot held, expires the lapsed hold row it replaces, inserts the new
+hold, and writes its events and its audit event. Every write path (hold, renew, release, book,
+cancel, sweep) locks the slot row before its bookings row, so two writers never deadlock on
+them; the unique index `uq_bookings_active_slot` backs the rule that a slot has at most one
+active hold or booking.
+
+A statement waits for one slot at most. One that waited on several candidates in ranking order
+kept a lock on each one it found taken after waiting, so two dispatches that ranked the same
+slots in opposite orders deadlocked; the waiting pass now waits on the best candidate still
+free in its snapshot only, and the next pass starts again with a fresh snapshot.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.services.audit import record as audit
+
+# Free for a hold: free, or held by an expired hold; not yet over.
+FREE_FOR_HOLD = (
+    "(s.status = 'free' OR (s.status = 'held' AND s.hold_expires_at < now())) AND s.end_at > now()"
+)
+# Offered: its site, territory and professional are active, the territory is the regulator's.
+OFFERED_IN_SCOPE = """EXISTS (
+    SELECT 1 FROM sites si
+    JOIN territories t ON t.id = si.territory_id
+    JOIN professionals p ON p.id = s.professional_id
+    WHERE si.id = s.site_id AND si.active AND t.active AND p.active
+      AND si.territory_id = ANY(CAST(:territories AS uuid[])))"""
+
+
+def _take_sql(lock: str) -> TextClause:
+    # `pick` chooses the slot (best first); `held` takes it, re-checking every rule on the row
+    # version it locked; `expired_first` makes the lapsed hold row leave the unique index before
+    # the new one enters it. The answer has a row whenever something was picked, so a caller
+    # tells "nothing was free" from "lost the race for the one picked".
+    return text(
+        f"""
+        WITH pick AS (
+            SELECT s.id FROM slots s
+            WHERE s.id = ANY(CAST(:slot_ids AS uuid[])) AND {FREE_FOR_HOLD} AND {OFFERED_IN_SCOPE}
+            ORDER BY array_position(CAST(:slot_ids AS uuid[]), s.id)
+            LIMIT 1
+            {lock}
+        ), held AS (
+            UPDATE slots s
+            SET status = 'held', hold_expires_at = now() + make_interval(secs => CAST(:ttl AS int)),
+                version = s.version + 1, updated_at = now()
+            WHERE s.id = (SELECT id FROM pick) AND {FREE_FOR_HOLD} AND {OFFERED_IN_SCOPE}
+            RETURNING s.id, s.external_id, s.source_client_id, s.site_id, s.hold_expires_at
+        ), lapsed AS (
+            UPDATE bookings b SET status = 'expired', updated_at = now()
+            FROM held WHERE b.slot_id = held.id AND b.status = 'held'
+            RETURNING b.id, b.slot_id
+        ), hold AS (
+            INSERT INTO bookings (slot_id, regulator_client_id, status, expires_at)
+            SELECT held.id, :actor_id, 'held', held.hold_expires_at
+            FROM held CROSS JOIN (SELECT count(*) FROM lapsed) AS expired_first
+            RETURNING id, slot_id, expires_at
+        ), place AS (
+            SELECT held.*, si.territory_id FROM held JOIN sites si ON si.id = held.site_id
+        ), events AS (
+            INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
+            SELECT 'hold.expired', p.source_client_id, p.territory_id,
+                   jsonb_build_object('hold_id', l.id, 'slot_id', p.id,
+                                      'external_id', p.external_id)
+            FROM lapsed l JOIN place p ON p.id = l.slot_id
+            UNION ALL
+            SELECT 'hold.created', p.source_client_id, p.territory_id,
+                   jsonb_build_object('hold_id', h.id, 'slot_id', p.id,
+                                      'external_id', p.external_id, 'expires_at', h.expires_at)
+            FROM hold h JOIN place p ON p.id = h.slot_id
+        ), trail AS (
+            {audit.INSERT_FROM}
+            SELECT :actor_id, :actor, 'hold.create', 'hold', CAST(h.id AS text), p.territory_id,
+                   jsonb_build_object('slot_id', h.slot_id, 'ttl_seconds', CAST(:ttl AS int))
+                   || CASE WHEN CAST(:via AS text) IS NULL THEN CAST('{{}}' AS jsonb)
+                      ELSE jsonb_build_object(
+                          'via', CAST(:via AS text),
+                          'rank', array_position(CAST(:slot_ids AS uuid[]), h.slot_id),
+                          'candidates', cardinality(CAST(:slot_ids AS uuid[])))
+                      END
+            FROM hold h JOIN place p ON p.id = h.slot_id
+        )
+        SELECT pick.id AS picked, h.id, h.expires_at, p.territory_id
+        FROM pick LEFT JOIN hold h ON true LEFT JOIN place p ON p.id = h.slot_id
+        """  # noqa: S608 (built from this module's constants only)
+    )
+
+
+# The first candidate, in ranking order, that is free and that no one is taking right now.
+_TAKE_UNLOCKED = _take_sql("FOR UPDATE SKIP LOCKED")
+# The first candidate free in the statement's snapshot; a writer in flight on it is waited for.
+_TAKE_WAITING = _take_sql("")
+
+
+@dataclass(frozen=True)
+class Hold:
+    id: uuid.UUID
+    slot_id: uuid.UUID
+    expires_at: datetime
+    territory_id: uuid.UUID
+
+
+async def _take(
+    session: AsyncSession,
+    statement: TextClause,
+    principal: Principal,
+    slot_ids: Sequence[uuid.UUID],
+    ttl_seconds: int,
+    via: str | None,
+) -> tuple[bool, Hold | None]:
+    params = {
+        "slot_ids": list(slot_ids),
+        "ttl": ttl_seconds,
+        "territories": list(principal.territory_ids),
+        "via": via,
+        **audit.actor_params(principal),
+    }
+    row = (await session.execute(statement, params)).one_or_none()
+    if row is None:
+        return False, None
+    hold = Hold(row.id, row.picked, row.expires_at, row.territory_id) if row.id else None
+    return True, hold
+
+
+async def take_slot(
+    session: AsyncSession, principal: Principal, slot_id: uuid.UUID, ttl_seconds: int
+) -> Hold | None:
+    """Hold one slot for the regulator, or None when it is not free and offered to it.
+
+    Rule: one conditional statement; a writer in flight on the slot is waited for.
+    """
+    _, hold = await _take(session, _TAKE_WAITING, principal, [slot_id], ttl_seconds, None)
+    return hold
+
+
+async def take_first_free(
+    session: AsyncSession,
+    principal: Principal,
+    slot_ids: Sequence[uuid.UUID],
+    ttl_seconds: int,
+    *,
+    via: str = "dispatch",
+) -> Hold | None:
+    """Hold the first of `slot_ids` (best first) that is free, or None when none is.
+
+    Rule: slots another transaction is taking are skipped (`SKIP LOCKED`); when that leaves
+    nothing, the best slot still free is waited for, then the skipping pass runs again, so a
+    race never hides a free slot. Each pass is one statement waiting on one slot at most.
+    """
+    for _ in range(len(slot_ids)):  # each lost wait removes a candidate
+        _, hold = await _take(session, _TAKE_UNLOCKED, principal, slot_ids, ttl_seconds, via)
+        if hold is not None:
+            return hold
+        picked, hold = await _take(session, _TAKE_WAITING, principal, slot_ids, ttl_seconds, via)
+        if hold is not None or not picked:
+            return hold
+    return None

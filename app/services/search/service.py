@@ -1,0 +1,285 @@
+"""Search: the best free slots near a patient, for a regulator, in its territories only.
+
+Rules (issue 4):
+- Scope: only active sites of the regulator's active territories, active professionals.
+- Free: status 'free', or 'held' with an expired hold (free again at once, before the sweeper).
+- Window: see `search_window.resolve_window` (default now → end of day+2 in the site's zone,
+  at most 72 h ahead, never in the past).
+- Radius: the territory's, else the département's default, else 20 km; with fewer than
+  min(5, limit) candidates the radius grows by the enlargement step, up to 3 times and 100 km
+  (`enlarged`, `radius_km` say so). Teleconsultation (VR) has no radius.
+- Order: the médecin traitant's slots, then SAS participants, then the others; inside a group by
+  score = minutes until the start + minutes of travel at SEARCH_TRAVEL_SPEED_KMH (VR: no travel).
+  A slot that starts before the patient could arrive (travel + SEARCH_TRAVEL_MARGIN_MINUTES) is
+  not offered. With OSRM_URL set, the road time also filters (it never loosens the filter).
+- Filters: modalities, specialty (exact code), languages (the professional speaks at least one
+  of them), accessible (true: accessible sites only).
+- Every search is audited: who, how many candidates, the radius; never the patient's location.
+"""
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.core.config import Settings, get_settings
+from app.core.errors import InvalidInput
+from app.schemas.search import (
+    Candidate,
+    InseeLocation,
+    LatLon,
+    ProfessionalBrief,
+    SearchQuery,
+    SearchResult,
+    SiteBrief,
+    WindowOut,
+)
+from app.services.audit import record as audit
+from app.services.search.ranking import GROUPS, explain
+from app.services.search.sql import RANKED_SLOTS_SQL, SEARCH_SQL
+from app.services.search.travel_time import (
+    OsrmTravelTimes,
+    straight_line_minutes,
+    travel_time_provider,
+)
+from app.services.search.window import (
+    TerritoryScope,
+    resolve_window,
+    search_radius,
+)
+
+ALL_MODALITIES = ["AMB", "HH", "VR"]
+ENOUGH_CANDIDATES = 5
+
+_TERRITORIES_SQL = text(
+    """
+    SELECT id, departement, timezone, radius_km, enlargement_km
+    FROM territories WHERE id = ANY(CAST(:ids AS uuid[])) AND active
+    ORDER BY id
+    """
+)
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+_CENTROID_SQL = text("SELECT lat, lon FROM communes WHERE insee_code = :code")
+
+
+async def patient_location(
+    session: AsyncSession, location: LatLon | InseeLocation
+) -> tuple[float, float]:
+    """The search point: the coordinates given, or the centroid of the commune (422 if none)."""
+    if isinstance(location, LatLon):
+        return location.lat, location.lon
+    row = (await session.execute(_CENTROID_SQL, {"code": location.insee_code})).one_or_none()
+    where = "body.location.insee_code"
+    if row is None:
+        raise InvalidInput(f"no commune has the INSEE code {location.insee_code}", location=where)
+    if row.lat is None:
+        raise InvalidInput(
+            f"no centroid is loaded for commune {location.insee_code}; "
+            "an admin loads them with PUT /v1/communes/centroids",
+            location=where,
+        )
+    return float(row.lat), float(row.lon)
+
+
+# Territory settings change rarely: each process keeps them as long as it trusts an API key
+# (API_KEY_CACHE_SECONDS), which saves a query a search.
+_territory_cache: dict[frozenset[uuid.UUID], tuple[float, list[TerritoryScope]]] = {}
+
+
+async def _territories(
+    session: AsyncSession, principal: Principal, ttl: float
+) -> list[TerritoryScope]:
+    if not principal.territory_ids:
+        return []
+    cached = _territory_cache.get(principal.territory_ids)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    rows = await session.execute(_TERRITORIES_SQL, {"ids": list(principal.territory_ids)})
+    scopes = [TerritoryScope(*row) for row in rows]
+    if ttl > 0:
+        if len(_territory_cache) > 10_000:
+            _territory_cache.clear()
+        _territory_cache[principal.territory_ids] = (time.monotonic() + ttl, scopes)
+    return scopes
+
+
+async def _road_filter(
+    provider: OsrmTravelTimes,
+    here: tuple[float, float],
+    rows: list[Any],
+    now: datetime,
+    margin_minutes: float,
+) -> tuple[list[Any], dict[Any, float]]:
+    """Drop in-person slots the patient cannot reach by road in time; None: keep them all."""
+    points = {r.site_id: (r.site_lat, r.site_lon) for r in rows if r.modality != "VR"}
+    sites = list(points)
+    minutes = await provider.minutes(here, [points[s] for s in sites])
+    if minutes is None:
+        return rows, {}
+    road = {s: m for s, m in zip(sites, minutes, strict=True) if m is not None}
+    kept = [
+        r
+        for r in rows
+        if r.modality == "VR"
+        or r.site_id not in road
+        or (r.start_at - now).total_seconds() / 60 >= road[r.site_id] + margin_minutes
+    ]
+    return kept, road
+
+
+async def find_candidates(
+    session: AsyncSession,
+    principal: Principal,
+    query: SearchQuery,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    travel_times: OsrmTravelTimes | None = None,
+    plans_per_execution: bool = False,
+) -> SearchResult:
+    """Ranked free slots near the patient in the principal's territories (rules: module doc).
+
+    `travel_times` overrides the provider configured by OSRM_URL (tests, benchmarks).
+    """
+    now = now or datetime.now(UTC)
+    settings = settings or get_settings()
+    lat, lon = await patient_location(session, query.location)
+    territories = await _territories(session, principal, settings.api_key_cache_seconds)
+    window = resolve_window(query.window, now, sorted({t.timezone for t in territories}))
+    radius = search_radius(territories)
+    modalities = query.modalities or ALL_MODALITIES
+    provider = travel_times or travel_time_provider(settings)
+    # Road times can only remove candidates: fetch a few more to still fill the limit.
+    fetch = min(query.limit * 2, 100) if provider else query.limit
+    metres_per_minute = settings.search_travel_speed_kmh * 1000 / 60
+    params: dict[str, Any] = {
+        "lat": lat,
+        "lon": lon,
+        "now": now,
+        "window_start": window.start,
+        "window_end": window.end,
+        "explicit_end": window.explicit,
+        "modalities": modalities,
+        "territory_ids": [t.id for t in territories],
+        "accessible": bool(query.accessible),
+        "specialty": query.specialty,
+        "languages": query.languages,
+        "mt_rpps": query.medecin_traitant_rpps,
+        "metres_per_minute": metres_per_minute,
+        "margin_seconds": settings.search_travel_margin_minutes * 60,
+        "site_cap": settings.search_site_cap,
+        "per_site": min(settings.search_slots_per_site, fetch),
+        # Rows gathered from the nearest sites before ranking: enough to rank, few to read.
+        "row_cap": max(3 * fetch, 30),
+        "limit": fetch,
+    }
+    # Teleconsultation alone has no radius to enlarge.
+    steps = [radius.base_km] if modalities == ["VR"] else radius.steps()
+    params.update(
+        radius_m=steps[-1] * 1000,
+        radii_m=[r * 1000 for r in steps],
+        base_radius_m=radius.base_km * 1000,
+        enough=min(ENOUGH_CANDIDATES, query.limit),
+    )
+    # Without a road filter the statement writes its own audit event (one round trip); with
+    # one, the count is known only after the filter, so the event is written after it.
+    audited_in_sql = provider is None
+    if audited_in_sql:
+        params.update(
+            **audit.actor_params(principal),
+            audit_territory_id=territories[0].id if len(territories) == 1 else None,
+            audit_detail=orjson.dumps(_audit_detail(territories, query)).decode(),
+        )
+    rows: list[Any] = []
+    if territories:  # a client without territories sees nothing (and costs no query)
+        if not plans_per_execution:
+            # A generic plan of the search cannot see its radius, window or modalities and runs
+            # far slower; the search's own pool sets this per connection (app/core/db.py).
+            await session.execute(_CUSTOM_PLANS)
+        statement = SEARCH_SQL if audited_in_sql else RANKED_SLOTS_SQL
+        rows = list(await session.execute(statement, params))
+    # The statement chose the radius (every row carries it); with no row, it is the largest.
+    radius_km = rows[0].chosen_radius_m / 1000 if rows else steps[-1]
+
+    road: dict[Any, float] = {}
+    if provider is not None and rows:
+        rows, road = await _road_filter(
+            provider, (lat, lon), rows, now, settings.search_travel_margin_minutes
+        )
+    rows = rows[: query.limit]
+
+    candidates = [_candidate(r, now, radius.base_km, road, settings) for r in rows]
+    result = SearchResult(
+        candidates=candidates,
+        radius_km=radius_km,
+        enlarged=radius_km > radius.base_km,
+        window=WindowOut(start=window.start, end=window.reported_end),
+    )
+    if not (audited_in_sql and territories):
+        await audit.record(
+            session,
+            principal,
+            "search.run",
+            "search",
+            territory_id=territories[0].id if len(territories) == 1 else None,
+            detail={
+                "candidates": len(result.candidates),
+                "radius_km": result.radius_km,
+                "enlarged": result.enlarged,
+                **_audit_detail(territories, query),
+            },
+        )
+    return result
+
+
+def _candidate(
+    row: Any, now: datetime, base_radius_km: float, road: dict[Any, float], settings: Settings
+) -> Candidate:
+    distance_km = float(row.distance_m) / 1000
+    group = GROUPS[row.grp]
+    travel = road.get(row.site_id)
+    why = explain(
+        group,
+        row.modality,
+        distance_km,
+        (row.start_at - now).total_seconds() / 60,
+        travel
+        if travel is not None
+        else straight_line_minutes(distance_km, settings.search_travel_speed_kmh),
+        base_radius_km,
+        road_time=travel is not None,
+    )
+    return Candidate(
+        slot_id=row.slot_id,
+        start=row.start_at,
+        end=row.end_at,
+        modality=row.modality,
+        distance_km=round(distance_km, 3),
+        professional=ProfessionalBrief(
+            id=row.professional_id,
+            rpps=row.rpps,
+            family_name=row.family_name,
+            given_name=row.given_name,
+        ),
+        site=SiteBrief(
+            id=row.site_id, name=row.site_name, address=row.address, postcode=row.postcode
+        ),
+        territory_id=row.territory_id,
+        group=group,
+        score=round(float(row.score), 2),
+        why=why,
+    )
+
+
+def _audit_detail(territories: list[TerritoryScope], query: SearchQuery) -> dict[str, Any]:
+    """What the trail keeps of a search (with the count and radius): never the patient's place."""
+    return {
+        "limit": query.limit,
+        "modalities": query.modalities or ALL_MODALITIES,
+        "territory_ids": [str(t.id) for t in territories],
+    }
