@@ -28,11 +28,6 @@ class Principal:
     def label(self) -> str:
         return f"{self.role}:{self.name}"
 
-    def require_territory(self, territory_id: uuid.UUID) -> None:
-        """Admins act on every territory; other roles only on theirs."""
-        if self.role != "admin" and territory_id not in self.territory_ids:
-            raise Forbidden("this client does not work in that territory")
-
     def require_professional(self, professional_id: uuid.UUID) -> None:
         if self.role != "admin" and professional_id not in self.professional_ids:
             raise Forbidden("this client may not act for that professional")

@@ -170,19 +170,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(Exception, _unexpected_handler)
-
-
-class SlotNotFree(AppError):
-    status, slug, title = 409, "slot-not-free", "Slot not free"
-
-
-class HoldNotLive(AppError):
-    status, slug, title = 409, "hold-not-live", "Hold expired, released or already booked"
-
-
-class NoFreeSlot(AppError):
-    status, slug, title = 404, "no-free-slot", "No free slot"
-
-
-class RequestNotOpen(AppError):
-    status, slug, title = 409, "request-not-open", "En-sus request no longer open"

@@ -3,10 +3,11 @@ from starlette.responses import Response
 
 from app.core.auth import RegulatorDep
 from app.core.db import SearchSessionDep, SessionDep
-from app.core.errors import NoFreeSlot, problem_response
+from app.core.errors import problem_response
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.schemas.dispatch import DispatchOut, DispatchRequest
 from app.services.dispatch import service as dispatching
+from app.services.dispatch.errors import NoFreeSlot
 
 router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"])
 

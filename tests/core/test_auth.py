@@ -7,7 +7,7 @@ import pytest
 from app.core.auth import Principal, PrincipalCache
 from app.core.errors import Forbidden
 
-TERRITORY, OTHER_TERRITORY = uuid.uuid4(), uuid.uuid4()
+TERRITORY = uuid.uuid4()
 PROFESSIONAL, OTHER_PROFESSIONAL = uuid.uuid4(), uuid.uuid4()
 
 
@@ -21,14 +21,6 @@ def principal(role: str) -> Principal:
     )
 
 
-@pytest.mark.parametrize("role", ["regulator", "practice_software", "sas_platform"])
-def test_client_works_only_in_its_territories(role: str) -> None:
-    client = principal(role)
-    client.require_territory(TERRITORY)
-    with pytest.raises(Forbidden):
-        client.require_territory(OTHER_TERRITORY)
-
-
 def test_practice_software_acts_only_for_its_professionals() -> None:
     client = principal("practice_software")
     client.require_professional(PROFESSIONAL)
@@ -36,9 +28,8 @@ def test_practice_software_acts_only_for_its_professionals() -> None:
         client.require_professional(OTHER_PROFESSIONAL)
 
 
-def test_admin_acts_on_every_territory_and_professional() -> None:
+def test_admin_acts_for_every_professional() -> None:
     admin = Principal(client_id=uuid.uuid4(), name="coordination", role="admin")
-    admin.require_territory(OTHER_TERRITORY)
     admin.require_professional(OTHER_PROFESSIONAL)
 
 

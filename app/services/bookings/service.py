@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.core.crypto import PatientCipher
-from app.core.errors import Conflict, HoldNotLive, NotFound
+from app.core.errors import Conflict, NotFound
 from app.schemas.booking import BookingCreate, BookingOut, Patient, ReportedStatus
 from app.services.audit import record as audit
+from app.services.holds.errors import HoldNotLive
 
 # The columns every statement below answers with (see `_out`).
 _ANSWER = """

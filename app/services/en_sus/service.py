@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.core.crypto import PatientCipher
-from app.core.errors import InvalidInput, NotFound, RequestNotOpen
+from app.core.errors import InvalidInput, NotFound
 from app.schemas.en_sus_request import (
     EnSusAccept,
     EnSusProfessional,
@@ -33,6 +33,7 @@ from app.schemas.en_sus_request import (
 )
 from app.schemas.search import SiteBrief
 from app.services.audit import record as audit
+from app.services.en_sus.errors import RequestNotOpen
 from app.services.search.service import patient_location
 
 REQUEST_TTL_SECONDS = 30 * 60

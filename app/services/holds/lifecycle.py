@@ -11,10 +11,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
-from app.core.errors import Conflict, NotFound, SlotNotFree
+from app.core.errors import Conflict, NotFound
 from app.schemas.hold import HoldCreate, HoldOut
 from app.services.audit import record as audit
 from app.services.holds.take import Hold, take_slot
+from app.services.slots.errors import SlotNotFree
 
 # `mine` is the regulator's live hold on the slot; its slot and row get the new expiry. A hold
 # that lapsed and was taken meanwhile no longer matches the slot's expiry: nothing changes.

@@ -14,12 +14,13 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
-from app.core.errors import NotFound, SlotNotFree
+from app.core.errors import NotFound
 from app.core.pagination import encode_cursor, keyset
 from app.models import Professional, Slot
 from app.schemas.slot import SlotOut
 from app.services.audit import record as audit
 from app.services.outbox import events as outbox
+from app.services.slots.errors import SlotNotFree
 from app.services.slots.intake import check_items, external_id_of
 from app.services.slots.writes import EVENT_DATA, apply_items
 

@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFound, SlotNotFree
+from app.core.errors import NotFound
 from app.schemas.hold import HoldCreate
 from app.services.holds import lifecycle as holds
+from app.services.slots.errors import SlotNotFree
 from tests.dispatch_factories import add_slots, make_world, new_client, regulator_of
 
 
