@@ -9,18 +9,20 @@ side without waiting on each other or on a regulator taking the same slot.
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.services.slots.rules import lapsed_hold
+
 _EXPIRE_HOLDS = text(
-    """
+    f"""
     WITH due AS (
         SELECT s.id FROM slots s
-        WHERE s.status = 'held' AND s.hold_expires_at < now()
+        WHERE {lapsed_hold("s")}
         ORDER BY s.hold_expires_at
         LIMIT :batch
         FOR UPDATE SKIP LOCKED
     ), freed AS (
         UPDATE slots s SET status = 'free', hold_expires_at = NULL,
                            version = s.version + 1, updated_at = now()
-        FROM due WHERE s.id = due.id AND s.status = 'held' AND s.hold_expires_at < now()
+        FROM due WHERE s.id = due.id AND {lapsed_hold("s")}
         RETURNING s.id, s.external_id, s.source_client_id, s.site_id
     ), lapsed AS (
         UPDATE bookings b SET status = 'expired', updated_at = now()
@@ -42,7 +44,7 @@ _EXPIRE_HOLDS = text(
         FROM place p
     )
     SELECT count(*) FROM freed
-    """
+    """  # noqa: S608 (built from constants only)
 )
 
 

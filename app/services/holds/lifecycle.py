@@ -16,6 +16,7 @@ from app.schemas.hold import HoldCreate, HoldOut
 from app.services.audit import record as audit
 from app.services.holds.take import Hold, take_slot
 from app.services.slots.errors import SlotNotFree
+from app.services.slots.rules import offered
 
 # `mine` is the regulator's live hold on the slot; its slot and row get the new expiry. A hold
 # that lapsed and was taken meanwhile no longer matches the slot's expiry: nothing changes.
@@ -88,14 +89,12 @@ _RELEASE = text(
 )
 
 _SLOT_STATE = text(
-    """
-    SELECT s.status, s.end_at > now() AS open, si.territory_id,
-           si.active AND t.active AND p.active AS offered
+    f"""
+    SELECT s.status, s.start_at > now() AS open, si.territory_id,
+           {offered("s", ":territories")} AS offered
     FROM slots s JOIN sites si ON si.id = s.site_id
-    JOIN territories t ON t.id = si.territory_id
-    JOIN professionals p ON p.id = s.professional_id
     WHERE s.id = :slot_id
-    """
+    """  # noqa: S608 (built from constants only)
 )
 
 
@@ -108,12 +107,13 @@ async def _renew(
 
 
 async def _refusal(session: AsyncSession, principal: Principal, slot_id: uuid.UUID) -> Exception:
-    state = (await session.execute(_SLOT_STATE, {"slot_id": slot_id})).one_or_none()
+    params = {"slot_id": slot_id, "territories": list(principal.territory_ids)}
+    state = (await session.execute(_SLOT_STATE, params)).one_or_none()
     if state is None or state.territory_id not in principal.territory_ids:
         # Slots of other territories are not revealed: same answer as an unknown id.
         return NotFound(f"no slot {slot_id} in your territories", location="body.slot_id")
     if not state.open:
-        reason = "the slot is over"
+        reason = "the slot is over: it has already started"
     elif state.status == "held":
         reason = "another regulator holds the slot"
     elif state.status == "booked":

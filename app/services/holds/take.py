@@ -1,9 +1,7 @@
 """Taking a free slot: the one statement behind a hold and a dispatch.
 
-A slot is free for a hold when its status is `free`, or `held` with an expired hold (expired
-holds are free again at once, before the sweeper passes), and it is not over. It may be taken
-only while it is offered in one of the regulator's territories: its site, the site's territory
-and its professional active (what the search offers).
+A slot may be taken when it is free and offered in one of the regulator's territories: the
+rules of `slots.rules`, the same the search applies.
 
 One statement marks the slot held, expires the lapsed hold row it replaces, inserts the new
 hold, and writes its events and its audit event. Every write path (hold, renew, release, book,
@@ -27,18 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.services.audit import record as audit
+from app.services.slots.rules import free, offered
 
-# Free for a hold: free, or held by an expired hold; not yet over.
-FREE_FOR_HOLD = (
-    "(s.status = 'free' OR (s.status = 'held' AND s.hold_expires_at < now())) AND s.end_at > now()"
-)
-# Offered: its site, territory and professional are active, the territory is the regulator's.
-OFFERED_IN_SCOPE = """EXISTS (
-    SELECT 1 FROM sites si
-    JOIN territories t ON t.id = si.territory_id
-    JOIN professionals p ON p.id = s.professional_id
-    WHERE si.id = s.site_id AND si.active AND t.active AND p.active
-      AND si.territory_id = ANY(CAST(:territories AS uuid[])))"""
+# Free and offered in the regulator's territories: the shared rules (`slots.rules`).
+FREE_AND_OFFERED = f"{free('s')} AND {offered('s', ':territories')}"
 
 
 def _take_sql(lock: str) -> TextClause:
@@ -50,7 +40,7 @@ def _take_sql(lock: str) -> TextClause:
         f"""
         WITH pick AS (
             SELECT s.id FROM slots s
-            WHERE s.id = ANY(CAST(:slot_ids AS uuid[])) AND {FREE_FOR_HOLD} AND {OFFERED_IN_SCOPE}
+            WHERE s.id = ANY(CAST(:slot_ids AS uuid[])) AND {FREE_AND_OFFERED}
             ORDER BY array_position(CAST(:slot_ids AS uuid[]), s.id)
             LIMIT 1
             {lock}
@@ -58,7 +48,7 @@ def _take_sql(lock: str) -> TextClause:
             UPDATE slots s
             SET status = 'held', hold_expires_at = now() + make_interval(secs => CAST(:ttl AS int)),
                 version = s.version + 1, updated_at = now()
-            WHERE s.id = (SELECT id FROM pick) AND {FREE_FOR_HOLD} AND {OFFERED_IN_SCOPE}
+            WHERE s.id = (SELECT id FROM pick) AND {FREE_AND_OFFERED}
             RETURNING s.id, s.external_id, s.source_client_id, s.site_id, s.hold_expires_at
         ), lapsed AS (
             UPDATE bookings b SET status = 'expired', updated_at = now()

@@ -20,6 +20,7 @@ site's zone) is computed once per site, so a probe compares plain values.
 from sqlalchemy import text
 
 from app.services.audit.record import INSERT_FROM
+from app.services.slots.rules import free, professional_offered, site_offered
 
 _HERE = "ll_to_earth(CAST(:lat AS float8), CAST(:lon AS float8))"
 _NOW = "CAST(:now AS timestamptz)"
@@ -48,17 +49,18 @@ _SITE_COLUMNS = f"""
     END AS window_end
 """
 
-# Free, or held by a hold that has expired (free again at once for searches), in the window.
+# Free (the shared rule, at the search's time) and starting in the window.
 _OPEN_IN_WINDOW = f"""
-        s.status IN ('free', 'held')
-    AND (s.status = 'free' OR s.hold_expires_at < {_NOW})
+        {free("s", _NOW)}
     AND s.start_at >= CAST(:window_start AS timestamptz)
     AND s.start_at < si.window_end
     AND s.modality = ANY(CAST(:modalities AS text[]))
 """
 
-_PROFESSIONAL_FITS = """
-        p.active
+_SITE_OFFERED = site_offered("si", ":territory_ids")
+
+_PROFESSIONAL_FITS = f"""
+        {professional_offered("p")}
     AND (CAST(:specialty AS text) IS NULL OR p.specialty = CAST(:specialty AS text))
     AND (CAST(:languages AS text[]) IS NULL OR p.languages && CAST(:languages AS text[]))
 """
@@ -84,8 +86,7 @@ _POOL = f"""
         CROSS JOIN LATERAL (
             SELECT {_SITE_COLUMNS} FROM sites si
             WHERE si.id = s.site_id
-              AND si.active
-              AND si.territory_id = ANY(CAST(:territory_ids AS uuid[]))
+              AND {_SITE_OFFERED}
               AND (NOT CAST(:accessible AS boolean) OR si.accessible)
         ) AS si
         WHERE p.rpps = CAST(:mt_rpps AS text)
@@ -100,8 +101,7 @@ _POOL = f"""
             FROM (
                 SELECT {_SITE_COLUMNS}, ll_to_earth(si.lat, si.lon) <-> {_HERE} AS knn
                 FROM sites si
-                WHERE si.active
-                  AND si.territory_id = ANY(CAST(:territory_ids AS uuid[]))
+                WHERE {_SITE_OFFERED}
                   AND (NOT CAST(:accessible AS boolean) OR si.accessible)
                   AND ('VR' = ANY(CAST(:modalities AS text[]))
                        OR earth_box({_HERE}, CAST(:radius_m AS float8))

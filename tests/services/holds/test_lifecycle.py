@@ -21,6 +21,17 @@ async def test_hold_of_a_slot_that_is_over_is_refused(session: AsyncSession) -> 
         await holds.hold_slot(session, regulator_of(world), HoldCreate(slot_id=slot_id))
 
 
+async def test_a_slot_that_has_started_is_free_for_nobody(session: AsyncSession) -> None:
+    # The shared free rule (slots.rules): started, even if not yet over, means not free; the
+    # search does not offer it either.
+    world = await make_world(session)
+    [slot_id] = await add_slots(
+        session, world, 1, start=datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    )
+    with pytest.raises(SlotNotFree, match="started"):
+        await holds.hold_slot(session, regulator_of(world), HoldCreate(slot_id=slot_id))
+
+
 async def test_another_regulator_cannot_renew_a_live_hold(session: AsyncSession) -> None:
     world = await make_world(session)
     [slot_id] = await add_slots(session, world, 1)

@@ -1,0 +1,48 @@
+"""The two rules every reader of slots shares, as SQL fragments: *free* and *offered*.
+
+Each is written here once and composed into the statements of the search, the hold, the sweep
+and the slot-state reads; no other module spells them out. Every fragment takes the aliases and
+the time expression of the statement it goes into (all constants of our own services, never
+client input).
+
+- **Free**: the slot's status is `free`, or `held` by a hold that has lapsed (a lapsed hold is
+  free again at once, before the sweeper passes), and the slot has not started yet. A slot whose
+  start has passed is free for nobody: not offered by a search, not taken by a hold.
+- **Offered** to a regulator: its site is active, the site's territory is active and one of the
+  regulator's, and its professional is active.
+"""
+
+
+def lapsed_hold(slot: str = "s", now: str = "now()") -> str:
+    """The slot is held by a hold whose expiry has passed (what the sweep turns back to free)."""
+    return f"({slot}.status = 'held' AND {slot}.hold_expires_at < {now})"
+
+
+def free(slot: str = "s", now: str = "now()") -> str:
+    """The slot may be taken at `now`: free or held by a lapsed hold, and not yet started."""
+    # `status IN (…)` first: it is what the partial indexes on open slots are defined on.
+    return (
+        f"({slot}.status IN ('free', 'held')"
+        f" AND ({slot}.status = 'free' OR {lapsed_hold(slot, now)})"
+        f" AND {slot}.start_at > {now})"
+    )
+
+
+def site_offered(site: str = "si", territories: str = ":territories") -> str:
+    """The site is active, in one of `territories` (a uuid[] parameter), its territory active."""
+    return f"""({site}.active AND {site}.territory_id = ANY(CAST({territories} AS uuid[]))
+        AND EXISTS (SELECT 1 FROM territories t_off
+                    WHERE t_off.id = {site}.territory_id AND t_off.active))"""  # noqa: S608
+
+
+def professional_offered(professional: str = "p") -> str:
+    """The professional is active."""
+    return f"{professional}.active"
+
+
+def offered(slot: str = "s", territories: str = ":territories") -> str:
+    """The slot is offered in `territories`: its site and its professional are (see above)."""
+    return f"""EXISTS (
+        SELECT 1 FROM sites si_off JOIN professionals p_off ON p_off.id = {slot}.professional_id
+        WHERE si_off.id = {slot}.site_id
+          AND {site_offered("si_off", territories)} AND {professional_offered("p_off")})"""  # noqa: S608
