@@ -19,6 +19,7 @@ from app.core.errors import Conflict, NotFound
 from app.schemas.booking import BookingCreate, BookingOut, Patient, ReportedStatus
 from app.services.audit import record as audit
 from app.services.holds.errors import HoldNotLive
+from app.services.outbox.tail import written_with
 
 # The columns every statement below answers with (see `_out`).
 _ANSWER = """
@@ -33,6 +34,18 @@ _SLOT_COLUMNS = (
 _EVENT_DATA = (
     "jsonb_build_object('booking_id', w.id, 'slot_id', p.id, 'external_id', p.external_id, "
     "'status', w.status, 'start', p.start_at, 'end', p.end_at, 'modality', p.modality)"
+)
+
+_BOOK_TAIL = written_with(
+    events=f"""
+        SELECT 'booking.created', p.source_client_id, p.territory_id, {_EVENT_DATA}
+        FROM written w CROSS JOIN place p
+    """,  # noqa: S608 (built from this module's constants only)
+    audit="""
+        SELECT :actor_id, :actor, 'booking.create', 'booking', CAST(w.id AS text), p.territory_id,
+               jsonb_build_object('slot_id', p.id)
+        FROM written w CROSS JOIN place p
+    """,
 )
 
 _BOOK = text(
@@ -54,22 +67,26 @@ _BOOK = text(
         RETURNING b.id, b.status, b.booked_at, b.updated_at
     ), place AS (
         SELECT slot.*, si.territory_id FROM slot JOIN sites si ON si.id = slot.site_id
-    ), events AS (
-        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT 'booking.created', p.source_client_id, p.territory_id, {_EVENT_DATA}
-        FROM written w CROSS JOIN place p
-    ), trail AS (
-        {audit.INSERT_FROM}
-        SELECT :actor_id, :actor, 'booking.create', 'booking', CAST(w.id AS text), p.territory_id,
-               jsonb_build_object('slot_id', p.id)
-        FROM written w CROSS JOIN place p
-    )
+    ), {_BOOK_TAIL}
     SELECT {_ANSWER} FROM place p LEFT JOIN written w ON true
     """  # noqa: S608 (built from this module's constants only)
 )
 
 # `:from_status` → `:to_status`; the slot becomes `:slot_status` (NULL: unchanged). `:who` picks
 # the owner check: the regulator who booked, or the practice software that owns the slot.
+_TRANSITION_TAIL = written_with(
+    events=f"""
+        SELECT 'booking.' || w.status, p.source_client_id, p.territory_id,
+               {_EVENT_DATA} || jsonb_build_object('by', CAST(:who AS text))
+        FROM written w CROSS JOIN place p
+    """,  # noqa: S608 (built from this module's constants only)
+    audit="""
+        SELECT :actor_id, :actor, CAST(:action AS text), 'booking', CAST(w.id AS text),
+               p.territory_id, jsonb_build_object('status', w.status, 'slot_id', p.id)
+        FROM written w CROSS JOIN place p
+    """,
+)
+
 _TRANSITION = text(
     f"""
     WITH mine AS (
@@ -88,17 +105,7 @@ _TRANSITION = text(
         RETURNING b.id, b.status, b.booked_at, b.updated_at
     ), place AS (
         SELECT slot.*, si.territory_id FROM slot JOIN sites si ON si.id = slot.site_id
-    ), events AS (
-        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT 'booking.' || w.status, p.source_client_id, p.territory_id,
-               {_EVENT_DATA} || jsonb_build_object('by', CAST(:who AS text))
-        FROM written w CROSS JOIN place p
-    ), trail AS (
-        {audit.INSERT_FROM}
-        SELECT :actor_id, :actor, CAST(:action AS text), 'booking', CAST(w.id AS text),
-               p.territory_id, jsonb_build_object('status', w.status, 'slot_id', p.id)
-        FROM written w CROSS JOIN place p
-    )
+    ), {_TRANSITION_TAIL}
     SELECT {_ANSWER} FROM place p LEFT JOIN written w ON true
     """  # noqa: S608 (built from this module's constants only)
 )

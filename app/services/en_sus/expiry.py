@@ -7,8 +7,18 @@ regulator and the practices asked (`request.expired`). Rows are leased with SKIP
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.services.outbox.tail import written_with
+
+_EXPIRE_REQUESTS_TAIL = written_with(
+    events="""
+        SELECT 'request.expired', r.client_id, r.territory_id,
+               jsonb_build_object('request_id', r.id, 'status', 'expired')
+        FROM recipients r
+    """,
+)
+
 _EXPIRE_REQUESTS = text(
-    """
+    f"""
     WITH due AS (
         SELECT id FROM en_sus_requests
         WHERE status = 'open' AND expires_at <= now()
@@ -28,14 +38,9 @@ _EXPIRE_REQUESTS = text(
           ON acp.professional_id = CAST(p.item ->> 'id' AS uuid)
         JOIN api_clients ac
           ON ac.id = acp.client_id AND ac.active AND ac.role = 'practice_software'
-    ), events AS (
-        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT 'request.expired', r.client_id, r.territory_id,
-               jsonb_build_object('request_id', r.id, 'status', 'expired')
-        FROM recipients r
-    )
+    ), {_EXPIRE_REQUESTS_TAIL}
     SELECT count(*) FROM closed
-    """
+    """  # noqa: S608 (built from constants only)
 )
 
 

@@ -34,6 +34,7 @@ from app.schemas.en_sus_request import (
 from app.schemas.search import SiteBrief
 from app.services.audit import record as audit
 from app.services.en_sus.errors import RequestNotOpen
+from app.services.outbox.tail import written_with
 from app.services.search.service import patient_location
 
 REQUEST_TTL_SECONDS = 30 * 60
@@ -78,6 +79,20 @@ _AUDIENCE = """
     GROUP BY acp.client_id
 """
 
+_CREATE_TAIL = written_with(
+    events="""
+        SELECT 'request.created', a.client_id, r.territory_id,
+               jsonb_build_object('request_id', r.id, 'expires_at', r.expires_at,
+                                  'professional_ids', a.pros)
+        FROM request r CROSS JOIN audience a
+    """,
+    audit="""
+        SELECT :actor_id, :actor, 'request.create', 'en_sus_request', CAST(r.id AS text),
+               r.territory_id, jsonb_build_object('professionals', CAST(:asked_count AS int))
+        FROM request r
+    """,
+)
+
 _CREATE = text(
     f"""
     WITH request AS (
@@ -86,18 +101,7 @@ _CREATE = text(
         VALUES (:id, :territory, :regulator, CAST(:criteria AS jsonb), :reason, 'open',
                 now() + make_interval(secs => CAST(:ttl AS float8)))
         RETURNING *
-    ), audience AS ({_AUDIENCE}), events AS (
-        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT 'request.created', a.client_id, r.territory_id,
-               jsonb_build_object('request_id', r.id, 'expires_at', r.expires_at,
-                                  'professional_ids', a.pros)
-        FROM request r CROSS JOIN audience a
-    ), trail AS (
-        {audit.INSERT_FROM}
-        SELECT :actor_id, :actor, 'request.create', 'en_sus_request', CAST(r.id AS text),
-               r.territory_id, jsonb_build_object('professionals', CAST(:asked_count AS int))
-        FROM request r
-    )
+    ), audience AS ({_AUDIENCE}), {_CREATE_TAIL}
     SELECT *, false AS lapsed FROM request
     """  # noqa: S608 (built from this module's constants only)
 )
@@ -110,6 +114,20 @@ _READ = text(
 )
 
 # The first accept closes the request; the regulator and every client told hear of it.
+_ACCEPT_TAIL = written_with(
+    events="""
+        SELECT 'request.accepted', a.client_id, c.territory_id,
+               jsonb_build_object('request_id', c.id, 'status', c.status,
+                                  'accepted_by_professional_id', c.accepted_by_professional_id)
+        FROM closed c CROSS JOIN audience a
+    """,
+    audit="""
+        SELECT :actor_id, :actor, 'request.accept', 'en_sus_request', CAST(c.id AS text),
+               c.territory_id, jsonb_build_object('professional_id', c.accepted_by_professional_id)
+        FROM closed c
+    """,
+)
+
 _ACCEPT = text(
     f"""
     WITH closed AS (
@@ -122,18 +140,7 @@ _ACCEPT = text(
         {_AUDIENCE}
         UNION
         SELECT c.regulator_client_id, NULL FROM closed c
-    ), events AS (
-        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT 'request.accepted', a.client_id, c.territory_id,
-               jsonb_build_object('request_id', c.id, 'status', c.status,
-                                  'accepted_by_professional_id', c.accepted_by_professional_id)
-        FROM closed c CROSS JOIN audience a
-    ), trail AS (
-        {audit.INSERT_FROM}
-        SELECT :actor_id, :actor, 'request.accept', 'en_sus_request', CAST(c.id AS text),
-               c.territory_id, jsonb_build_object('professional_id', c.accepted_by_professional_id)
-        FROM closed c
-    )
+    ), {_ACCEPT_TAIL}
     SELECT *, false AS lapsed FROM closed
     """  # noqa: S608 (built from this module's constants only)
 )

@@ -9,7 +9,23 @@ side without waiting on each other or on a regulator taking the same slot.
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.services.outbox.tail import written_with
 from app.services.slots.rules import lapsed_hold
+
+_EXPIRE_HOLDS_TAIL = written_with(
+    events="""
+        SELECT 'hold.expired', p.source_client_id, p.territory_id,
+               jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
+                                  'external_id', p.external_id)
+        FROM place p
+    """,
+    audit="""
+        SELECT CAST(NULL AS uuid), 'system:hold-expiry', 'hold.expire', 'hold', p.hold_id::text,
+               p.territory_id,
+               jsonb_build_object('slot_id', p.id, 'regulator_client_id', p.regulator_client_id)
+        FROM place p
+    """,
+)
 
 _EXPIRE_HOLDS = text(
     f"""
@@ -31,18 +47,7 @@ _EXPIRE_HOLDS = text(
     ), place AS (
         SELECT f.*, si.territory_id, l.id AS hold_id, l.regulator_client_id
         FROM lapsed l JOIN freed f ON f.id = l.slot_id JOIN sites si ON si.id = f.site_id
-    ), events AS (
-        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT 'hold.expired', p.source_client_id, p.territory_id,
-               jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
-                                  'external_id', p.external_id)
-        FROM place p
-    ), trail AS (
-        INSERT INTO audit_events (actor, action, resource_type, resource_id, territory_id, detail)
-        SELECT 'system:hold-expiry', 'hold.expire', 'hold', p.hold_id::text, p.territory_id,
-               jsonb_build_object('slot_id', p.id, 'regulator_client_id', p.regulator_client_id)
-        FROM place p
-    )
+    ), {_EXPIRE_HOLDS_TAIL}
     SELECT count(*) FROM freed
     """  # noqa: S608 (built from constants only)
 )

@@ -15,11 +15,20 @@ from app.core.errors import Conflict, NotFound
 from app.schemas.hold import HoldCreate, HoldOut
 from app.services.audit import record as audit
 from app.services.holds.take import Hold, take_slot
+from app.services.outbox.tail import written_with
 from app.services.slots.errors import SlotNotFree
 from app.services.slots.rules import offered
 
 # `mine` is the regulator's live hold on the slot; its slot and row get the new expiry. A hold
 # that lapsed and was taken meanwhile no longer matches the slot's expiry: nothing changes.
+_RENEW_TAIL = written_with(
+    audit="""
+        SELECT :actor_id, :actor, 'hold.renew', 'hold', CAST(p.id AS text), p.territory_id,
+               jsonb_build_object('slot_id', p.slot_id, 'ttl_seconds', CAST(:ttl AS int))
+        FROM place p
+    """,
+)
+
 _RENEW = text(
     f"""
     WITH mine AS (
@@ -40,18 +49,27 @@ _RENEW = text(
     ), place AS (
         SELECT r.*, si.territory_id FROM renewed r
         JOIN slot ON slot.id = r.slot_id JOIN sites si ON si.id = slot.site_id
-    ), trail AS (
-        {audit.INSERT_FROM}
-        SELECT :actor_id, :actor, 'hold.renew', 'hold', CAST(p.id AS text), p.territory_id,
-               jsonb_build_object('slot_id', p.slot_id, 'ttl_seconds', CAST(:ttl AS int))
-        FROM place p
-    )
+    ), {_RENEW_TAIL}
     SELECT id, slot_id, expires_at, territory_id FROM place
     """  # noqa: S608 (built from constants only)
 )
 
 # `mine` is the regulator's hold, live or lapsed but not yet retaken; the slot is freed only if
 # it still carries this hold's expiry.
+_RELEASE_TAIL = written_with(
+    events="""
+        SELECT 'hold.released', p.source_client_id, p.territory_id,
+               jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
+                                  'external_id', p.external_id)
+        FROM place p
+    """,
+    audit="""
+        SELECT :actor_id, :actor, 'hold.release', 'hold', CAST(p.hold_id AS text),
+               p.territory_id, jsonb_build_object('slot_id', p.id)
+        FROM place p
+    """,
+)
+
 _RELEASE = text(
     f"""
     WITH mine AS (
@@ -70,18 +88,7 @@ _RELEASE = text(
     ), place AS (
         SELECT freed.*, si.territory_id, r.id AS hold_id
         FROM freed JOIN sites si ON si.id = freed.site_id CROSS JOIN released r
-    ), events AS (
-        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT 'hold.released', p.source_client_id, p.territory_id,
-               jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
-                                  'external_id', p.external_id)
-        FROM place p
-    ), trail AS (
-        {audit.INSERT_FROM}
-        SELECT :actor_id, :actor, 'hold.release', 'hold', CAST(p.hold_id AS text),
-               p.territory_id, jsonb_build_object('slot_id', p.id)
-        FROM place p
-    )
+    ), {_RELEASE_TAIL}
     SELECT (SELECT count(*) FROM freed) AS freed, (SELECT count(*) FROM place) AS released,
            (SELECT status FROM bookings
             WHERE id = :hold_id AND regulator_client_id = :actor_id) AS status

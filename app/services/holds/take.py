@@ -25,10 +25,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.services.audit import record as audit
+from app.services.outbox.tail import written_with
 from app.services.slots.rules import free, offered
 
 # Free and offered in the regulator's territories: the shared rules (`slots.rules`).
 FREE_AND_OFFERED = f"{free('s')} AND {offered('s', ':territories')}"
+
+
+# The hold's events (the lapsed hold it replaces, the new one) and its audit event.
+_TAKE_TAIL = written_with(
+    events="""
+        SELECT 'hold.expired', p.source_client_id, p.territory_id,
+               jsonb_build_object('hold_id', l.id, 'slot_id', p.id,
+                                  'external_id', p.external_id)
+        FROM lapsed l JOIN place p ON p.id = l.slot_id
+        UNION ALL
+        SELECT 'hold.created', p.source_client_id, p.territory_id,
+               jsonb_build_object('hold_id', h.id, 'slot_id', p.id,
+                                  'external_id', p.external_id, 'expires_at', h.expires_at)
+        FROM hold h JOIN place p ON p.id = h.slot_id
+    """,
+    audit="""
+        SELECT :actor_id, :actor, 'hold.create', 'hold', CAST(h.id AS text), p.territory_id,
+               jsonb_build_object('slot_id', h.slot_id, 'ttl_seconds', CAST(:ttl AS int))
+               || CASE WHEN CAST(:via AS text) IS NULL THEN CAST('{}' AS jsonb)
+                  ELSE jsonb_build_object(
+                      'via', CAST(:via AS text),
+                      'rank', array_position(CAST(:slot_ids AS uuid[]), h.slot_id),
+                      'candidates', cardinality(CAST(:slot_ids AS uuid[])))
+                  END
+        FROM hold h JOIN place p ON p.id = h.slot_id
+    """,
+)
 
 
 def _take_sql(lock: str) -> TextClause:
@@ -61,29 +89,7 @@ def _take_sql(lock: str) -> TextClause:
             RETURNING id, slot_id, expires_at
         ), place AS (
             SELECT held.*, si.territory_id FROM held JOIN sites si ON si.id = held.site_id
-        ), events AS (
-            INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-            SELECT 'hold.expired', p.source_client_id, p.territory_id,
-                   jsonb_build_object('hold_id', l.id, 'slot_id', p.id,
-                                      'external_id', p.external_id)
-            FROM lapsed l JOIN place p ON p.id = l.slot_id
-            UNION ALL
-            SELECT 'hold.created', p.source_client_id, p.territory_id,
-                   jsonb_build_object('hold_id', h.id, 'slot_id', p.id,
-                                      'external_id', p.external_id, 'expires_at', h.expires_at)
-            FROM hold h JOIN place p ON p.id = h.slot_id
-        ), trail AS (
-            {audit.INSERT_FROM}
-            SELECT :actor_id, :actor, 'hold.create', 'hold', CAST(h.id AS text), p.territory_id,
-                   jsonb_build_object('slot_id', h.slot_id, 'ttl_seconds', CAST(:ttl AS int))
-                   || CASE WHEN CAST(:via AS text) IS NULL THEN CAST('{{}}' AS jsonb)
-                      ELSE jsonb_build_object(
-                          'via', CAST(:via AS text),
-                          'rank', array_position(CAST(:slot_ids AS uuid[]), h.slot_id),
-                          'candidates', cardinality(CAST(:slot_ids AS uuid[])))
-                      END
-            FROM hold h JOIN place p ON p.id = h.slot_id
-        )
+        ), {_TAKE_TAIL}
         SELECT pick.id AS picked, h.id, h.expires_at, p.territory_id
         FROM pick LEFT JOIN hold h ON true LEFT JOIN place p ON p.id = h.slot_id
         """  # noqa: S608 (built from this module's constants only)

@@ -1,8 +1,8 @@
 """Write outbox events in the caller's transaction, so an event exists iff its change does.
 
 `emit` writes one event, `emit_many` a batch with one COPY (thousands of events in a few ms).
-Statements that already hold their rows in SQL can add the events in the same statement with
-`insert_from(...)` (a data-modifying CTE), so the data never travels back to Python.
+Statements that already hold their rows in SQL add the events in the same statement instead
+(`outbox.tail.written_with`), so the data never travels back to Python.
 """
 
 import uuid
@@ -67,14 +67,3 @@ async def emit_many(session: AsyncSession, events: Sequence[Event]) -> None:
     ]
     driver = await driver_connection(session)
     await driver.copy_records_to_table("outbox_events", records=records, columns=_COLUMNS)
-
-
-def insert_from(source: str) -> str:
-    """SQL that writes the events of `source`, a CTE or subquery with the columns `type`,
-    `recipient_client_id`, `territory_id` and `data` (jsonb), for use inside a bigger statement.
-    """
-    # `source` is SQL written by our own services, never client input.
-    return f"""
-        INSERT INTO outbox_events (type, recipient_client_id, territory_id, data)
-        SELECT type, recipient_client_id, territory_id, data FROM {source}
-    """  # noqa: S608

@@ -19,7 +19,7 @@ site's zone) is computed once per site, so a probe compares plain values.
 
 from sqlalchemy import text
 
-from app.services.audit.record import INSERT_FROM
+from app.services.outbox.tail import written_with
 from app.services.slots.rules import free, professional_offered, site_offered
 
 _HERE = "ll_to_earth(CAST(:lat AS float8), CAST(:lon AS float8))"
@@ -159,17 +159,17 @@ RANKED_SLOTS_SQL = text(
 
 # The ranked slots and their audit event in one statement: with the connection in autocommit,
 # a whole search is one round trip.
+_SEARCH_AUDIT = """
+    SELECT CAST(:actor_id AS uuid), CAST(:actor AS text), 'search.run', 'search', NULL,
+           CAST(:audit_territory_id AS uuid),
+           CAST(:audit_detail AS jsonb) || jsonb_build_object(
+               'candidates', (SELECT count(*) FROM found),
+               'radius_km', chosen.radius_m / 1000.0,
+               'enlarged', chosen.radius_m > CAST(:base_radius_m AS float8))
+    FROM chosen
+"""
 _AUDITED = f"""
-    , audited AS (
-        {INSERT_FROM}
-        SELECT CAST(:actor_id AS uuid), CAST(:actor AS text), 'search.run', 'search', NULL,
-               CAST(:audit_territory_id AS uuid),
-               CAST(:audit_detail AS jsonb) || jsonb_build_object(
-                   'candidates', (SELECT count(*) FROM found),
-                   'radius_km', chosen.radius_m / 1000.0,
-                   'enlarged', chosen.radius_m > CAST(:base_radius_m AS float8))
-        FROM chosen
-    )
+    , {written_with(audit=_SEARCH_AUDIT)}
     SELECT * FROM found ORDER BY grp, score, start_at, slot_id
 """  # noqa: S608
 SEARCH_SQL = text(_RANKED + _AUDITED)

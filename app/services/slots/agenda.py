@@ -19,7 +19,7 @@ from app.core.pagination import encode_cursor, keyset
 from app.models import Professional, Slot
 from app.schemas.slot import SlotOut
 from app.services.audit import record as audit
-from app.services.outbox import events as outbox
+from app.services.outbox.tail import written_with
 from app.services.slots.errors import SlotNotFree
 from app.services.slots.intake import check_items, external_id_of
 from app.services.slots.writes import EVENT_DATA, apply_items
@@ -33,18 +33,19 @@ _BATCH_SETTINGS = text("SELECT set_config('statement_timeout', :timeout, true)")
 
 def _cancel_sql(where: str) -> str:
     # `where` is one of this module's constants; values travel as bound parameters.
-    events = outbox.insert_from(
-        f"""(SELECT 'slot.cancelled' AS type, CAST(:source AS uuid) AS recipient_client_id,
-                    st.territory_id, {EVENT_DATA.format(a="cancelled", r="p.rpps")} AS data
-             FROM cancelled JOIN sites st ON st.id = cancelled.site_id
-             JOIN professionals p ON p.id = cancelled.professional_id) AS e"""  # noqa: S608
+    tail = written_with(
+        events=f"""
+            SELECT 'slot.cancelled', CAST(:source AS uuid), st.territory_id,
+                   {EVENT_DATA.format(a="cancelled", r="p.rpps")}
+            FROM cancelled JOIN sites st ON st.id = cancelled.site_id
+            JOIN professionals p ON p.id = cancelled.professional_id"""  # noqa: S608
     )
     return f"""
         WITH cancelled AS (
             UPDATE slots s SET status = 'cancelled', version = s.version + 1, updated_at = now()
             WHERE s.source_client_id = :source AND s.status = 'free' AND {where}
             RETURNING s.*
-        ), events AS ({events})
+        ), {tail}
         SELECT id, external_id, status FROM cancelled ORDER BY start_at, id
     """  # noqa: S608
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.schemas.slot import SlotItem
-from app.services.outbox import events as outbox
+from app.services.outbox.tail import written_with
 from app.services.slots.inserts import insert_new
 from app.services.slots.intake import Candidate, Row, landed, overlap, rejected, result
 from app.services.slots.rows import LABELS, ROWS, arrays
@@ -74,10 +74,11 @@ _OVERLAP_GUARD = """
 
 
 def _update_sql(guarded: bool) -> str:
-    events = outbox.insert_from(
-        f"""(SELECT 'slot.updated' AS type, CAST(:source AS uuid) AS recipient_client_id,
-                    territory_id, {EVENT_DATA.format(a="changed", r="changed.rpps")} AS data
-             FROM changed) AS e"""  # noqa: S608
+    tail = written_with(
+        events=f"""
+            SELECT 'slot.updated', CAST(:source AS uuid), territory_id,
+                   {EVENT_DATA.format(a="changed", r="changed.rpps")}
+            FROM changed"""  # noqa: S608
     )
     return f"""
         WITH i AS (SELECT * FROM {ROWS}), changed AS (
@@ -90,7 +91,7 @@ def _update_sql(guarded: bool) -> str:
             WHERE s.id = i.slot_id AND s.status IN ('free', 'cancelled')
             {_OVERLAP_GUARD if guarded else ""}
             RETURNING s.*, i.rpps, i.territory_id
-        ), events AS ({events})
+        ), {tail}
         SELECT idx, changed.id FROM changed JOIN i ON i.slot_id = changed.id
     """  # noqa: S608
 
