@@ -9,7 +9,7 @@ Every write locks the slot row before the bookings row, like the hold paths (no 
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,108 +18,8 @@ from app.core.crypto import PatientCipher
 from app.core.errors import Conflict, NotFound
 from app.schemas.booking import BookingCreate, BookingOut, Patient, ReportedStatus
 from app.services.audit import record as audit
+from app.services.bookings import sql
 from app.services.holds.errors import HoldNotLive
-from app.services.outbox.tail import written_with
-
-# The columns every statement below answers with (see `_out`).
-_ANSWER = """
-    p.id AS slot_id, p.external_id, p.start_at, p.end_at, p.modality, p.professional_id,
-    p.site_id, p.source_client_id, p.territory_id,
-    w.id, w.status, w.booked_at, w.updated_at
-"""
-_SLOT_COLUMNS = (
-    "s.id, s.external_id, s.source_client_id, s.site_id, s.professional_id, "
-    "s.start_at, s.end_at, s.modality"
-)
-_EVENT_DATA = (
-    "jsonb_build_object('booking_id', w.id, 'slot_id', p.id, 'external_id', p.external_id, "
-    "'status', w.status, 'start', p.start_at, 'end', p.end_at, 'modality', p.modality)"
-)
-
-_BOOK_TAIL = written_with(
-    events=f"""
-        SELECT 'booking.created', p.source_client_id, p.territory_id, {_EVENT_DATA}
-        FROM written w CROSS JOIN place p
-    """,  # noqa: S608 (built from this module's constants only)
-    audit="""
-        SELECT :actor_id, :actor, 'booking.create', 'booking', CAST(w.id AS text), p.territory_id,
-               jsonb_build_object('slot_id', p.id)
-        FROM written w CROSS JOIN place p
-    """,
-)
-
-_BOOK = text(
-    f"""
-    WITH mine AS (
-        SELECT b.id, b.slot_id, b.expires_at FROM bookings b
-        WHERE b.id = :hold_id AND b.regulator_client_id = :actor_id
-          AND b.status = 'held' AND b.expires_at > now()
-    ), slot AS (
-        UPDATE slots s SET status = 'booked', hold_expires_at = NULL,
-                           version = s.version + 1, updated_at = now()
-        FROM mine
-        WHERE s.id = mine.slot_id AND s.status = 'held' AND s.hold_expires_at = mine.expires_at
-        RETURNING {_SLOT_COLUMNS}
-    ), written AS (
-        UPDATE bookings b SET status = 'booked', patient = :patient, idempotency_key = :key,
-                              booked_at = now(), updated_at = now()
-        FROM slot, mine WHERE b.id = mine.id AND b.status = 'held'
-        RETURNING b.id, b.status, b.booked_at, b.updated_at
-    ), place AS (
-        SELECT slot.*, si.territory_id FROM slot JOIN sites si ON si.id = slot.site_id
-    ), {_BOOK_TAIL}
-    SELECT {_ANSWER} FROM place p LEFT JOIN written w ON true
-    """  # noqa: S608 (built from this module's constants only)
-)
-
-# `:from_status` → `:to_status`; the slot becomes `:slot_status` (NULL: unchanged). `:who` picks
-# the owner check: the regulator who booked, or the practice software that owns the slot.
-_TRANSITION_TAIL = written_with(
-    events=f"""
-        SELECT 'booking.' || w.status, p.source_client_id, p.territory_id,
-               {_EVENT_DATA} || jsonb_build_object('by', CAST(:who AS text))
-        FROM written w CROSS JOIN place p
-    """,  # noqa: S608 (built from this module's constants only)
-    audit="""
-        SELECT :actor_id, :actor, CAST(:action AS text), 'booking', CAST(w.id AS text),
-               p.territory_id, jsonb_build_object('status', w.status, 'slot_id', p.id)
-        FROM written w CROSS JOIN place p
-    """,
-)
-
-_TRANSITION = text(
-    f"""
-    WITH mine AS (
-        SELECT b.id, b.slot_id FROM bookings b JOIN slots s ON s.id = b.slot_id
-        WHERE b.id = :booking_id AND b.status = :from_status
-          AND CASE WHEN :who = 'regulator' THEN b.regulator_client_id = :actor_id
-                   ELSE s.source_client_id = :actor_id END
-    ), slot AS (
-        UPDATE slots s SET status = COALESCE(CAST(:slot_status AS text), s.status),
-                           version = s.version + 1, updated_at = now()
-        FROM mine WHERE s.id = mine.slot_id AND s.status = 'booked'
-        RETURNING {_SLOT_COLUMNS}
-    ), written AS (
-        UPDATE bookings b SET status = :to_status, updated_at = now()
-        FROM slot, mine WHERE b.id = mine.id AND b.status = :from_status
-        RETURNING b.id, b.status, b.booked_at, b.updated_at
-    ), place AS (
-        SELECT slot.*, si.territory_id FROM slot JOIN sites si ON si.id = slot.site_id
-    ), {_TRANSITION_TAIL}
-    SELECT {_ANSWER} FROM place p LEFT JOIN written w ON true
-    """  # noqa: S608 (built from this module's constants only)
-)
-
-_READ = text(
-    """
-    SELECT p.id AS slot_id, p.external_id, p.start_at, p.end_at, p.modality, p.professional_id,
-           p.site_id, p.source_client_id, si.territory_id,
-           w.id, w.status, w.booked_at, w.updated_at, w.patient, w.regulator_client_id,
-           w.expires_at, w.expires_at > now() AS live
-    FROM bookings w JOIN slots p ON p.id = w.slot_id JOIN sites si ON si.id = p.site_id
-    WHERE w.id = :booking_id
-    """
-)
 
 
 def _context(booking_id: uuid.UUID) -> str:
@@ -146,7 +46,7 @@ def _out(row: Row[Any], patient: Patient | None = None, reason: str | None = Non
 
 
 async def _read(session: AsyncSession, booking_id: uuid.UUID) -> Row[Any] | None:
-    return (await session.execute(_READ, {"booking_id": booking_id})).one_or_none()
+    return (await session.execute(sql.READ, {"booking_id": booking_id})).one_or_none()
 
 
 def _owned_by(row: Row[Any] | None, principal: Principal) -> bool:
@@ -199,7 +99,7 @@ async def book_hold(
         **audit.actor_params(principal),
     }
     try:
-        row = (await session.execute(_BOOK, params)).one_or_none()
+        row = (await session.execute(sql.BOOK, params)).one_or_none()
     except IntegrityError as exc:
         if getattr(exc.orig, "sqlstate", None) == "23505":
             raise Conflict(
@@ -230,7 +130,7 @@ async def _transition(
         "action": action,
         **audit.actor_params(principal),
     }
-    row = (await session.execute(_TRANSITION, params)).one_or_none()
+    row = (await session.execute(sql.TRANSITION, params)).one_or_none()
     if row is not None and row.id is None:  # never seen: every writer locks the slot first
         raise Conflict("the booking changed while this request ran; retry", location="path")
     if row is not None:

@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
@@ -33,117 +33,12 @@ from app.schemas.en_sus_request import (
 )
 from app.schemas.search import SiteBrief
 from app.services.audit import record as audit
+from app.services.en_sus import sql
 from app.services.en_sus.errors import RequestNotOpen
-from app.services.outbox.tail import written_with
-from app.services.search.service import patient_location
+from app.services.search.location import patient_location
 
 REQUEST_TTL_SECONDS = 30 * 60
 MAX_ASKED = 50
-
-_NEAREST_TERRITORY = text(
-    """
-    SELECT si.territory_id FROM sites si JOIN territories t ON t.id = si.territory_id
-    WHERE si.territory_id = ANY(CAST(:territories AS uuid[])) AND si.active AND t.active
-    ORDER BY ll_to_earth(si.lat, si.lon) <-> ll_to_earth(:lat, :lon)
-    LIMIT 1
-    """
-)
-
-_ASKED = text(
-    """
-    SELECT * FROM (
-        SELECT DISTINCT ON (p.id)
-               p.id, p.rpps, p.family_name, p.given_name,
-               si.id AS site_id, si.name AS site_name, si.address, si.postcode,
-               earth_distance(ll_to_earth(si.lat, si.lon), ll_to_earth(:lat, :lon)) AS distance_m
-        FROM professionals p
-        JOIN site_professionals sp ON sp.professional_id = p.id
-        JOIN sites si ON si.id = sp.site_id
-        WHERE si.territory_id = :territory AND si.active AND p.active AND p.accepts_en_sus
-          AND (CAST(:specialty AS text) IS NULL OR p.specialty = :specialty)
-          AND (CAST(:languages AS text[]) IS NULL OR p.languages && CAST(:languages AS text[]))
-          AND (NOT :accessible OR si.accessible)
-        ORDER BY p.id, distance_m
-    ) nearest
-    ORDER BY distance_m, id
-    LIMIT :max_asked
-    """
-)
-
-# Practice-software clients of the asked professionals, each with the ones it acts for.
-_AUDIENCE = """
-    SELECT acp.client_id, jsonb_agg(acp.professional_id ORDER BY acp.professional_id) AS pros
-    FROM api_client_professionals acp JOIN api_clients c ON c.id = acp.client_id
-    WHERE acp.professional_id = ANY(CAST(:professional_ids AS uuid[]))
-      AND c.active AND c.role = 'practice_software'
-    GROUP BY acp.client_id
-"""
-
-_CREATE_TAIL = written_with(
-    events="""
-        SELECT 'request.created', a.client_id, r.territory_id,
-               jsonb_build_object('request_id', r.id, 'expires_at', r.expires_at,
-                                  'professional_ids', a.pros)
-        FROM request r CROSS JOIN audience a
-    """,
-    audit="""
-        SELECT :actor_id, :actor, 'request.create', 'en_sus_request', CAST(r.id AS text),
-               r.territory_id, jsonb_build_object('professionals', CAST(:asked_count AS int))
-        FROM request r
-    """,
-)
-
-_CREATE = text(
-    f"""
-    WITH request AS (
-        INSERT INTO en_sus_requests
-            (id, territory_id, regulator_client_id, criteria, reason, status, expires_at)
-        VALUES (:id, :territory, :regulator, CAST(:criteria AS jsonb), :reason, 'open',
-                now() + make_interval(secs => CAST(:ttl AS float8)))
-        RETURNING *
-    ), audience AS ({_AUDIENCE}), {_CREATE_TAIL}
-    SELECT *, false AS lapsed FROM request
-    """  # noqa: S608 (built from this module's constants only)
-)
-
-_READ = text(
-    """
-    SELECT *, status = 'open' AND expires_at <= now() AS lapsed
-    FROM en_sus_requests WHERE id = :id
-    """
-)
-
-# The first accept closes the request; the regulator and every client told hear of it.
-_ACCEPT_TAIL = written_with(
-    events="""
-        SELECT 'request.accepted', a.client_id, c.territory_id,
-               jsonb_build_object('request_id', c.id, 'status', c.status,
-                                  'accepted_by_professional_id', c.accepted_by_professional_id)
-        FROM closed c CROSS JOIN audience a
-    """,
-    audit="""
-        SELECT :actor_id, :actor, 'request.accept', 'en_sus_request', CAST(c.id AS text),
-               c.territory_id, jsonb_build_object('professional_id', c.accepted_by_professional_id)
-        FROM closed c
-    """,
-)
-
-_ACCEPT = text(
-    f"""
-    WITH closed AS (
-        UPDATE en_sus_requests
-        SET status = 'accepted', accepted_by_professional_id = :professional_id,
-            accepted_at = now(), updated_at = now()
-        WHERE id = :id AND status = 'open' AND expires_at > now()
-        RETURNING *
-    ), audience AS (
-        {_AUDIENCE}
-        UNION
-        SELECT c.regulator_client_id, NULL FROM closed c
-    ), {_ACCEPT_TAIL}
-    SELECT *, false AS lapsed FROM closed
-    """  # noqa: S608 (built from this module's constants only)
-)
 
 
 def _context(request_id: uuid.UUID) -> str:
@@ -182,7 +77,7 @@ async def _territory(
     if not territories:
         raise InvalidInput("this regulator works in no territory", location="body.location")
     nearest = await session.scalar(
-        _NEAREST_TERRITORY, {"territories": territories, "lat": lat, "lon": lon}
+        sql.NEAREST_TERRITORY, {"territories": territories, "lat": lat, "lon": lon}
     )
     return nearest or territories[0]
 
@@ -198,7 +93,7 @@ async def create_request(
     lat, lon = await patient_location(session, data.location)
     territory_id = await _territory(session, principal, lat, lon)
     rows = await session.execute(
-        _ASKED,
+        sql.ASKED,
         {
             "territory": territory_id,
             "lat": lat,
@@ -228,7 +123,7 @@ async def create_request(
     }
     row = (
         await session.execute(
-            _CREATE,
+            sql.CREATE,
             {
                 "id": request_id,
                 "territory": territory_id,
@@ -256,7 +151,7 @@ def _visible_to(row: Row[Any], principal: Principal) -> bool:
 
 
 async def _visible(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> Row[Any]:
-    row = (await session.execute(_READ, {"id": request_id})).one_or_none()
+    row = (await session.execute(sql.READ, {"id": request_id})).one_or_none()
     if row is None or not _visible_to(row, principal):
         raise NotFound(f"no en-sus request {request_id}", location="path.request_id")
     return row
@@ -302,7 +197,7 @@ async def accept_request(
         )
     accepted = (
         await session.execute(
-            _ACCEPT,
+            sql.ACCEPT,
             {
                 "id": request_id,
                 "professional_id": data.professional_id,
@@ -312,7 +207,7 @@ async def accept_request(
         )
     ).one_or_none()
     if accepted is None:
-        current = (await session.execute(_READ, {"id": request_id})).one()
+        current = (await session.execute(sql.READ, {"id": request_id})).one()
         status = "expired" if current.lapsed else current.status
         raise RequestNotOpen(
             f"this request is {status}; it can no longer be accepted",

@@ -17,8 +17,6 @@ Rules (issue 4):
 - Every search is audited: who, how many candidates, the radius; never the patient's location.
 """
 
-import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,11 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.core.config import Settings, get_settings
-from app.core.errors import InvalidInput
 from app.schemas.search import (
     Candidate,
-    InseeLocation,
-    LatLon,
     ProfessionalBrief,
     SearchQuery,
     SearchResult,
@@ -40,72 +35,22 @@ from app.schemas.search import (
     WindowOut,
 )
 from app.services.audit import record as audit
+from app.services.search.location import patient_location
+from app.services.search.radius import search_radius
 from app.services.search.ranking import GROUPS, explain
+from app.services.search.scope import TerritoryScope, territories_of
 from app.services.search.sql import RANKED_SLOTS_SQL, SEARCH_SQL
 from app.services.search.travel_time import (
     OsrmTravelTimes,
     straight_line_minutes,
     travel_time_provider,
 )
-from app.services.search.window import (
-    TerritoryScope,
-    resolve_window,
-    search_radius,
-)
+from app.services.search.window import resolve_window
 
 ALL_MODALITIES = ["AMB", "HH", "VR"]
 ENOUGH_CANDIDATES = 5
 
-_TERRITORIES_SQL = text(
-    """
-    SELECT id, departement, timezone, radius_km, enlargement_km
-    FROM territories WHERE id = ANY(CAST(:ids AS uuid[])) AND active
-    ORDER BY id
-    """
-)
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
-_CENTROID_SQL = text("SELECT lat, lon FROM communes WHERE insee_code = :code")
-
-
-async def patient_location(
-    session: AsyncSession, location: LatLon | InseeLocation
-) -> tuple[float, float]:
-    """The search point: the coordinates given, or the centroid of the commune (422 if none)."""
-    if isinstance(location, LatLon):
-        return location.lat, location.lon
-    row = (await session.execute(_CENTROID_SQL, {"code": location.insee_code})).one_or_none()
-    where = "body.location.insee_code"
-    if row is None:
-        raise InvalidInput(f"no commune has the INSEE code {location.insee_code}", location=where)
-    if row.lat is None:
-        raise InvalidInput(
-            f"no centroid is loaded for commune {location.insee_code}; "
-            "an admin loads them with PUT /v1/communes/centroids",
-            location=where,
-        )
-    return float(row.lat), float(row.lon)
-
-
-# Territory settings change rarely: each process keeps them as long as it trusts an API key
-# (API_KEY_CACHE_SECONDS), which saves a query a search.
-_territory_cache: dict[frozenset[uuid.UUID], tuple[float, list[TerritoryScope]]] = {}
-
-
-async def _territories(
-    session: AsyncSession, principal: Principal, ttl: float
-) -> list[TerritoryScope]:
-    if not principal.territory_ids:
-        return []
-    cached = _territory_cache.get(principal.territory_ids)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    rows = await session.execute(_TERRITORIES_SQL, {"ids": list(principal.territory_ids)})
-    scopes = [TerritoryScope(*row) for row in rows]
-    if ttl > 0:
-        if len(_territory_cache) > 10_000:
-            _territory_cache.clear()
-        _territory_cache[principal.territory_ids] = (time.monotonic() + ttl, scopes)
-    return scopes
 
 
 async def _road_filter(
@@ -149,7 +94,7 @@ async def find_candidates(
     now = now or datetime.now(UTC)
     settings = settings or get_settings()
     lat, lon = await patient_location(session, query.location)
-    territories = await _territories(session, principal, settings.api_key_cache_seconds)
+    territories = await territories_of(session, principal, settings.api_key_cache_seconds)
     window = resolve_window(query.window, now, sorted({t.timezone for t in territories}))
     radius = search_radius(territories)
     modalities = query.modalities or ALL_MODALITIES

@@ -17,8 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.services.outbox import events as outbox
-from app.services.slots.intake import Row, landed, overlap, rejected
-from app.services.slots.rows import COLUMNS, LABELS, ROWS, arrays, record
+from app.services.slots.overlap import overlap
+from app.services.slots.results import landed, rejected
+from app.services.slots.rows import COLUMNS, LABELS, ROWS, ResolvedItem, arrays, record
 
 # What a concurrent push of the same source can make the COPY run into.
 _REFUSALS = (
@@ -55,7 +56,7 @@ _WHY_NOT_INSERTED = text(
 
 
 async def insert_new(
-    session: AsyncSession, source: uuid.UUID, rows: Sequence[Row]
+    session: AsyncSession, source: uuid.UUID, rows: Sequence[ResolvedItem]
 ) -> dict[int, dict[str, Any]]:
     """Insert new slots and their events; each row's result by index (created or rejected).
 
@@ -84,7 +85,7 @@ async def insert_new(
     return results
 
 
-def _created_event(source: uuid.UUID, r: Row) -> outbox.Event:
+def _created_event(source: uuid.UUID, r: ResolvedItem) -> outbox.Event:
     item = r.item
     data = {
         "id": r.slot_id,
@@ -104,14 +105,17 @@ def _created_event(source: uuid.UUID, r: Row) -> outbox.Event:
 
 
 async def _insert_skipping(
-    session: AsyncSession, source: uuid.UUID, rows: Sequence[Row], ids: dict[int, uuid.UUID]
+    session: AsyncSession,
+    source: uuid.UUID,
+    rows: Sequence[ResolvedItem],
+    ids: dict[int, uuid.UUID],
 ) -> dict[int, uuid.UUID]:
     landed_ids = set(await session.scalars(_INSERT_SKIPPING, arrays(source, rows)))
     return {index: slot_id for index, slot_id in ids.items() if slot_id in landed_ids}
 
 
 async def _why_not_inserted(
-    session: AsyncSession, source: uuid.UUID, rows: Sequence[Row]
+    session: AsyncSession, source: uuid.UUID, rows: Sequence[ResolvedItem]
 ) -> dict[int, dict[str, Any]]:
     by_index = {r.index: r for r in rows}
     found = await session.execute(_WHY_NOT_INSERTED, arrays(source, rows))

@@ -4,7 +4,6 @@ A bad item is rejected with a stable problem type and never spoils the others. W
 database (professional, site, overlap) is checked by `slot_writes`.
 """
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,8 +11,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from app.core.errors import problem_type
 from app.schemas.slot import ExternalId, SlotItem
+from app.services.slots.results import rejected, result
 
 MIN_DURATION = timedelta(minutes=5)
 MAX_DURATION = timedelta(hours=4)
@@ -27,44 +26,16 @@ _EXTERNAL_ID = TypeAdapter(ExternalId)
 
 
 @dataclass(slots=True, frozen=True)
-class Candidate:
+class CheckedItem:
     """A pushed slot that passed the checks that need no database, and its place in the body."""
 
     index: int
     item: SlotItem
 
 
-def result(
-    index: int,
-    external_id: str | None,
-    status: str,
-    slot_id: uuid.UUID | None = None,
-    *,
-    slug: str | None = None,
-    detail: str | None = None,
-    location: str | None = None,
-) -> dict[str, Any]:
-    """One item's answer, as plain JSON-ready data (5,000 of them must serialise fast)."""
-    out: dict[str, Any] = {"index": index, "external_id": external_id, "status": status}
-    if slot_id is not None:
-        out["id"] = str(slot_id)
-    if slug is not None:
-        error: dict[str, Any] = {"type": problem_type(slug), "detail": detail or slug}
-        if location is not None:
-            error["location"] = location
-        out["error"] = error
-    return out
-
-
-def rejected(index: int, external_id: str | None, slug: str, detail: str) -> dict[str, Any]:
-    return result(
-        index, external_id, "rejected", slug=slug, detail=detail, location=f"slots[{index}]"
-    )
-
-
 def check_items(
     raw_items: Sequence[Any], now: datetime
-) -> tuple[list[Candidate], dict[int, dict[str, Any]]]:
+) -> tuple[list[CheckedItem], dict[int, dict[str, Any]]]:
     """Validate every item on its own; return the candidates and the rejections by index.
 
     Rules: a timestamp has an offset; start < end; 5 min ≤ duration ≤ 4 h (real elapsed time,
@@ -72,7 +43,7 @@ def check_items(
     60 days ahead of `now`; an external id appears once per batch.
     """
     valid, rejections = _validated(raw_items)
-    candidates: list[Candidate] = []
+    candidates: list[CheckedItem] = []
     seen: set[str] = set()
     earliest, latest = now - MAX_PAST, now + MAX_AHEAD
     for index, item in valid:
@@ -83,7 +54,7 @@ def check_items(
             rejections[index] = rejected(index, item.external_id, *problem)
             continue
         seen.add(item.external_id)
-        candidates.append(Candidate(index, item))
+        candidates.append(CheckedItem(index, item))
     return candidates, rejections
 
 
@@ -149,32 +120,3 @@ def _printable(name: object) -> str:
     """A field name as it may be echoed back: an unknown key may hold anything, even surrogates."""
     text = str(name)[:100]
     return text.encode("utf-8", "replace").decode("utf-8")
-
-
-@dataclass(slots=True)
-class Row:
-    """A candidate resolved against the database: what to write."""
-
-    index: int
-    item: SlotItem
-    professional_id: uuid.UUID
-    territory_id: uuid.UUID
-    slot_id: uuid.UUID | None
-
-
-def overlap(row: Row, other: str | None, *, in_batch: bool) -> dict[str, Any]:
-    if in_batch:
-        detail = "overlaps an earlier item of this batch for the same professional"
-    elif other is not None:
-        detail = f"overlaps the active slot {other!r} of the same professional"
-    else:
-        detail = "overlaps another active slot of the same professional"
-    return rejected(row.index, row.item.external_id, "slot-overlap", detail)
-
-
-def landed(rows: Sequence[Row], done: dict[int, uuid.UUID], status: str) -> dict[int, Any]:
-    return {
-        r.index: result(r.index, r.item.external_id, status, done[r.index])
-        for r in rows
-        if r.index in done
-    }

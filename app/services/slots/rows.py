@@ -7,9 +7,22 @@ services: no client input is spliced into SQL.
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from app.services.slots.intake import Row
+from app.schemas.slot import SlotItem
+
+
+@dataclass(slots=True)
+class ResolvedItem:
+    """A checked item resolved against the database: what to write."""
+
+    index: int
+    item: SlotItem
+    professional_id: uuid.UUID
+    territory_id: uuid.UUID
+    slot_id: uuid.UUID | None
+
 
 # The columns of `slots` that a push writes, in COPY order.
 COLUMNS = (
@@ -38,7 +51,7 @@ ROWS = """
 LABELS = "string_to_array(i.labels, ',')"
 
 
-def arrays(source: uuid.UUID, rows: Sequence[Row]) -> dict[str, Any]:
+def arrays(source: uuid.UUID, rows: Sequence[ResolvedItem]) -> dict[str, Any]:
     """The bound parameters of `ROWS` (and `:source`) for `rows`."""
     return {
         "source": source,
@@ -57,7 +70,7 @@ def arrays(source: uuid.UUID, rows: Sequence[Row]) -> dict[str, Any]:
     }
 
 
-def record(source: uuid.UUID, r: Row) -> tuple[Any, ...]:
+def record(source: uuid.UUID, r: ResolvedItem) -> tuple[Any, ...]:
     """`r` as a COPY record in `COLUMNS` order (its `slot_id` already chosen)."""
     item = r.item
     return (

@@ -8,9 +8,7 @@ of overlaps; overlaps inside the batch are settled first, in the body's order.
 """
 
 import uuid
-from bisect import bisect_left
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -21,8 +19,15 @@ from app.core.auth import Principal
 from app.schemas.slot import SlotItem
 from app.services.outbox.tail import written_with
 from app.services.slots.inserts import insert_new
-from app.services.slots.intake import Candidate, Row, landed, overlap, rejected, result
-from app.services.slots.rows import LABELS, ROWS, arrays
+from app.services.slots.intake import CheckedItem
+from app.services.slots.overlap import (
+    OVERLAP_GUARD,
+    is_overlap_or_duplicate,
+    overlap,
+    overlapping_in_batch,
+)
+from app.services.slots.results import landed, rejected, result
+from app.services.slots.rows import LABELS, ROWS, ResolvedItem, arrays
 
 # Every statement below is assembled from constants of the slot services: no client input is
 # spliced into SQL (values travel as bound arrays).
@@ -65,13 +70,6 @@ _EXISTING = text(
     """
 )
 
-_OVERLAP_GUARD = """
-    AND NOT EXISTS (
-        SELECT 1 FROM slots o
-        WHERE o.professional_id = i.professional_id AND o.status <> 'cancelled' AND o.id <> s.id
-          AND tstzrange(o.start_at, o.end_at) && tstzrange(i.start_at, i.end_at))
-"""
-
 
 def _update_sql(guarded: bool) -> str:
     tail = written_with(
@@ -89,7 +87,7 @@ def _update_sql(guarded: bool) -> str:
                 status = 'free', version = s.version + 1, updated_at = now()
             FROM i
             WHERE s.id = i.slot_id AND s.status IN ('free', 'cancelled')
-            {_OVERLAP_GUARD if guarded else ""}
+            {OVERLAP_GUARD if guarded else ""}
             RETURNING s.*, i.rpps, i.territory_id
         ), {tail}
         SELECT idx, changed.id FROM changed JOIN i ON i.slot_id = changed.id
@@ -101,7 +99,7 @@ _MOVE = text(_update_sql(guarded=True))
 
 
 async def apply_items(
-    session: AsyncSession, principal: Principal, candidates: Sequence[Candidate]
+    session: AsyncSession, principal: Principal, candidates: Sequence[CheckedItem]
 ) -> dict[int, dict[str, Any]]:
     """Upsert `candidates` for `principal` and return each one's result by index.
 
@@ -114,9 +112,9 @@ async def apply_items(
         return {}
     source = principal.client_id
     results: dict[int, dict[str, Any]] = {}
-    inplace: list[Row] = []
-    moves: list[Row] = []
-    news: list[Row] = []
+    inplace: list[ResolvedItem] = []
+    moves: list[ResolvedItem] = []
+    news: list[ResolvedItem] = []
     pairs = sorted({(c.item.professional_rpps, c.item.site_id) for c in candidates})
     # Each pair is judged once, not once an item (5,000 items share a few hundred pairs).
     references = {
@@ -137,7 +135,7 @@ async def apply_items(
             results[index] = rejected(index, item.external_id, *problem)
             continue
         old = stored.get(item.external_id)
-        row = Row(index, item, ref.professional_id, ref.territory_id, None)
+        row = ResolvedItem(index, item, ref.professional_id, ref.territory_id, None)
         if old is None:
             news.append(row)
             continue
@@ -162,7 +160,7 @@ async def apply_items(
             inplace.append(row)
         else:
             moves.append(row)
-    for row in _overlapping_in_batch([*moves, *news]):
+    for row in overlapping_in_batch([*moves, *news]):
         results[row.index] = overlap(row, None, in_batch=True)
     moves = [r for r in moves if r.index not in results]
     news = [r for r in news if r.index not in results]
@@ -207,24 +205,8 @@ def _same(old: Any, professional_id: uuid.UUID, item: SlotItem) -> bool:
     )
 
 
-def _overlapping_in_batch(rows: Iterable[Row]) -> list[Row]:
-    """Rows whose new times overlap an earlier item of the same batch and professional."""
-    taken: dict[uuid.UUID, list[tuple[Any, Any]]] = defaultdict(list)
-    losers: list[Row] = []
-    for row in sorted(rows, key=lambda r: r.index):
-        spans = taken[row.professional_id]
-        at = bisect_left(spans, (row.item.start, row.item.end))
-        before = spans[at - 1] if at else None
-        after = spans[at] if at < len(spans) else None
-        if (before and before[1] > row.item.start) or (after and after[0] < row.item.end):
-            losers.append(row)
-        else:
-            spans.insert(at, (row.item.start, row.item.end))
-    return losers
-
-
 async def _update(
-    session: AsyncSession, source: uuid.UUID, rows: Sequence[Row], *, guarded: bool
+    session: AsyncSession, source: uuid.UUID, rows: Sequence[ResolvedItem], *, guarded: bool
 ) -> dict[int, uuid.UUID]:
     statement = _MOVE if guarded else _UPDATE
     done = await session.execute(statement, arrays(source, rows))
@@ -232,14 +214,14 @@ async def _update(
 
 
 async def _move(
-    session: AsyncSession, source: uuid.UUID, rows: Sequence[Row]
+    session: AsyncSession, source: uuid.UUID, rows: Sequence[ResolvedItem]
 ) -> dict[int, uuid.UUID]:
     """Moves in one statement; if a concurrent write makes the constraint refuse one, one by one."""
     try:
         async with session.begin_nested():
             return await _update(session, source, rows, guarded=True)
     except IntegrityError as exc:
-        if not _is_overlap_or_duplicate(exc):
+        if not is_overlap_or_duplicate(exc):
             raise
     done: dict[int, uuid.UUID] = {}
     for row in rows:
@@ -247,11 +229,6 @@ async def _move(
             async with session.begin_nested():
                 done.update(await _update(session, source, [row], guarded=True))
         except IntegrityError as exc:
-            if not _is_overlap_or_duplicate(exc):
+            if not is_overlap_or_duplicate(exc):
                 raise
     return done
-
-
-def _is_overlap_or_duplicate(exc: IntegrityError) -> bool:
-    """An exclusion (23P01) or unique (23505) violation: what a concurrent push can cause."""
-    return getattr(exc.orig, "sqlstate", None) in ("23P01", "23505")
