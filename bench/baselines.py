@@ -3,7 +3,7 @@
 - Framework ceiling: a FastAPI "hello" app, served by uvicorn with the service's settings.
 - Database floor: the search statement itself, run sequentially over one asyncpg connection as
   a prepared statement. The statement is not retyped here: a few searches go through the real
-  app in-process and the statement that matches `SEARCH_SQL` of app/services/search_sql.py is
+  app in-process and the statement that matches `SEARCH_SQL` of app/services/search/sql.py is
   captured with its parameters, then replayed. Until the search endpoint exists, a reference
   KNN query (docs in DESIGN.md) stands in and the report says so.
 """

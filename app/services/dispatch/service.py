@@ -1,7 +1,7 @@
 """One-call dispatch: search, then hold the best candidate that is still free.
 
 Rules (issue 4): never fail because of a race while other free slots exist. The candidates are
-tried in ranking order (`hold_take.take_first_free`: skip the slots others are taking, then
+tried in ranking order (`holds.take.take_first_free`: skip the slots others are taking, then
 wait for the best one still free, never for several at once); if the search had more
 candidates than it returned, it is run again (held slots drop out of it) as long as each search
 comes back full: a round only fails when others took every candidate of a full page meanwhile,

@@ -1,1 +1,6 @@
+"""Holds: a regulator takes a free slot for a few minutes.
 
+Rules owned: one conditional statement takes a slot (`take`); renew and release (`lifecycle`);
+a lapsed hold is free at once and is swept back to free (`expiry`); every writer locks the
+slot row before its bookings row.
+"""

@@ -1,6 +1,6 @@
 """Holds: a regulator takes a free slot for a few minutes, renews its hold, releases it.
 
-Taking is `hold_take` (one conditional statement). Renew and release are one statement each
+Taking is `holds.take` (one conditional statement). Renew and release are one statement each
 too, with their events and audit event; like every write path they lock the slot row before
 its bookings row.
 """

@@ -3,7 +3,7 @@
 Rules (issue 4):
 - Scope: only active sites of the regulator's active territories, active professionals.
 - Free: status 'free', or 'held' with an expired hold (free again at once, before the sweeper).
-- Window: see `search_window.resolve_window` (default now → end of day+2 in the site's zone,
+- Window: see `search.window.resolve_window` (default now → end of day+2 in the site's zone,
   at most 72 h ahead, never in the past).
 - Radius: the territory's, else the département's default, else 20 km; with fewer than
   min(5, limit) candidates the radius grows by the enlargement step, up to 3 times and 100 km

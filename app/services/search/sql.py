@@ -1,4 +1,4 @@
-"""The one statement that finds and ranks free slots near a patient (see services/search.py).
+"""The one statement that finds and ranks free slots near a patient (rules: `search.service`).
 
 Two branches under one ORDER BY … LIMIT:
 - the médecin traitant's slots (group 0), found by professional through the exclusion

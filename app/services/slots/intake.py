@@ -1,7 +1,7 @@
 """Check each pushed slot on its own (shape, offset, duration, horizon) before any SQL.
 
 A bad item is rejected with a stable problem type and never spoils the others. What needs the
-database (professional, site, overlap) is checked by `slot_writes`.
+database (professional, site, overlap) is checked by `slots.writes`.
 """
 
 from collections.abc import Sequence

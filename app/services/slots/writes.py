@@ -2,7 +2,7 @@
 
 Order inside the caller's transaction: (1) two queries resolve the professionals and sites and
 lock the source's existing rows; (2) in-place updates; (3) moves, guarded against overlap;
-(4) inserts (`slot_inserts`, one COPY). Updates write their outbox events in the same statement
+(4) inserts (`slots.inserts`, one COPY). Updates write their outbox events in the same statement
 (a data-modifying CTE). The exclusion constraint `ex_slots_professional_overlap` stays the judge
 of overlaps; overlaps inside the batch are settled first, in the body's order.
 """
