@@ -50,10 +50,6 @@ class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
-class PayloadTooLarge(AppError):
-    status, slug, title = 413, "payload-too-large", "Payload too large"
-
-
 class IdempotencyKeyMissing(AppError):
     status, slug, title = 400, "idempotency-key-missing", "Idempotency-Key header required"
 

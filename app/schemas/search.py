@@ -111,8 +111,3 @@ class SearchResult(Output):
     radius_km: float
     enlarged: bool
     window: WindowOut
-
-    @property
-    def candidate_slot_ids(self) -> list[uuid.UUID]:
-        """Slot ids in ranking order (best first): the order in which to try holds."""
-        return [c.slot_id for c in self.candidates]

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
+from app.schemas.search import SearchResult
 from tests.conftest import MakeKey
 from tests.factories import create_professional, create_site, create_territory
 
@@ -110,3 +111,8 @@ class SearchWorld:
             territory_ids=frozenset(territory_ids),
         )
         return principal, key
+
+
+def slot_ids(result: SearchResult) -> list[uuid.UUID]:
+    """The candidates' slot ids in ranking order (best first)."""
+    return [c.slot_id for c in result.candidates]

@@ -9,7 +9,7 @@ from app.core.errors import InvalidInput
 from app.schemas.search import SearchQuery
 from app.services.directory.centroids import set_centroids
 from app.services.search.service import find_candidates
-from tests.services.search.fixtures import NANTES_LAT, NANTES_LON, NOW, SearchWorld
+from tests.services.search.fixtures import NANTES_LAT, NANTES_LON, NOW, SearchWorld, slot_ids
 
 HERE = {"lat": NANTES_LAT, "lon": NANTES_LON}
 QUERY = SearchQuery.model_validate({"location": HERE})
@@ -38,7 +38,7 @@ async def test_expired_hold_is_offered_and_live_hold_booked_or_cancelled_are_not
 
     result = await find_candidates(world.session, principal, QUERY, now=NOW)
 
-    assert result.candidate_slot_ids == [free, expired]
+    assert slot_ids(result) == [free, expired]
 
 
 async def test_modalities_filter_keeps_only_those_asked(world: SearchWorld) -> None:
@@ -52,7 +52,7 @@ async def test_modalities_filter_keeps_only_those_asked(world: SearchWorld) -> N
 
     result = await find_candidates(world.session, principal, query(modalities=["HH"]), now=NOW)
 
-    assert result.candidate_slot_ids == [home]
+    assert slot_ids(result) == [home]
 
 
 async def test_specialty_languages_and_accessibility_filter(world: SearchWorld) -> None:
@@ -72,7 +72,7 @@ async def test_specialty_languages_and_accessibility_filter(world: SearchWorld) 
 
     async def ids(**fields: object) -> set[object]:
         found = await find_candidates(world.session, principal, query(**fields), now=NOW)
-        return set(found.candidate_slot_ids)
+        return set(slot_ids(found))
 
     assert await ids(specialty="SM40") == {paed_plain}
     assert await ids(languages=["EN", "es"]) == {paed_plain}  # speaks at least one of them
@@ -95,7 +95,7 @@ async def test_inactive_professionals_and_sites_are_not_offered(world: SearchWor
 
     result = await find_candidates(world.session, principal, QUERY, now=NOW)
 
-    assert result.candidate_slot_ids == [kept]
+    assert slot_ids(result) == [kept]
 
 
 async def test_sites_of_other_territories_are_never_offered(world: SearchWorld) -> None:
@@ -107,9 +107,7 @@ async def test_sites_of_other_territories_are_never_offered(world: SearchWorld) 
     principal, _ = await world.regulator(mine)
     outsider, _ = await world.regulator(await world.territory())
 
-    assert (await find_candidates(world.session, principal, QUERY, now=NOW)).candidate_slot_ids == [
-        own
-    ]
+    assert slot_ids(await find_candidates(world.session, principal, QUERY, now=NOW)) == [own]
     nothing = await find_candidates(world.session, outsider, QUERY, now=NOW)
     assert nothing.candidates == []
 
@@ -125,7 +123,7 @@ async def test_insee_code_searches_from_the_commune_centroid(world: SearchWorld)
         world.session, principal, query(location={"insee_code": "44109"}), now=NOW
     )
 
-    assert result.candidate_slot_ids == [slot]
+    assert slot_ids(result) == [slot]
     assert result.candidates[0].distance_km == pytest.approx(2.0, abs=0.02)
 
 

@@ -7,7 +7,7 @@ import pytest
 from app.core.errors import InvalidInput
 from app.schemas.search import SearchQuery
 from app.services.search.service import find_candidates
-from tests.services.search.fixtures import NANTES_LAT, NANTES_LON, NOW, SearchWorld
+from tests.services.search.fixtures import NANTES_LAT, NANTES_LON, NOW, SearchWorld, slot_ids
 
 HERE = {"lat": NANTES_LAT, "lon": NANTES_LON}
 QUERY = SearchQuery.model_validate({"location": HERE})
@@ -35,7 +35,7 @@ async def test_departement_radius_applies_and_enough_candidates_do_not_enlarge(
 
     assert (result.radius_km, result.enlarged) == (10.0, False)
     assert len(result.candidates) == 5
-    assert outside not in result.candidate_slot_ids
+    assert outside not in slot_ids(result)
 
 
 async def test_fewer_than_five_candidates_enlarge_by_the_step_up_to_three_times(
@@ -52,8 +52,8 @@ async def test_fewer_than_five_candidates_enlarge_by_the_step_up_to_three_times(
 
     # 10 → 15 → 20 → 25 km: the slot at 13 km is found, the one at 27 km is not.
     assert (result.radius_km, result.enlarged) == (25.0, True)
-    assert at_13 in result.candidate_slot_ids
-    assert at_27 not in result.candidate_slot_ids
+    assert at_13 in slot_ids(result)
+    assert at_27 not in slot_ids(result)
     found = next(c for c in result.candidates if c.slot_id == at_13)
     assert "enlarging" in found.why
 
@@ -70,7 +70,7 @@ async def test_territory_radius_overrides_the_table_and_zero_step_never_enlarges
     result = await find_candidates(world.session, principal, QUERY, now=NOW)
 
     assert (result.radius_km, result.enlarged) == (3.0, False)
-    assert result.candidate_slot_ids == [inside]
+    assert slot_ids(result) == [inside]
 
 
 async def test_paris_radius_is_five_km_enlarged_by_three(world: SearchWorld) -> None:
@@ -81,7 +81,7 @@ async def test_paris_radius_is_five_km_enlarged_by_three(world: SearchWorld) -> 
 
     result = await find_candidates(world.session, principal, QUERY, now=NOW)
 
-    assert result.candidate_slot_ids == [at_7]
+    assert slot_ids(result) == [at_7]
     assert result.radius_km == 14.0  # 5 → 8 → 11 → 14: still fewer than 5, three steps used
 
 
@@ -96,7 +96,7 @@ async def test_departement_without_radius_in_the_table_uses_the_20_km_fallback(
     result = await find_candidates(world.session, principal, QUERY, now=NOW)
 
     assert result.radius_km == 20.0
-    assert result.candidate_slot_ids == [at_18]
+    assert slot_ids(result) == [at_18]
 
 
 async def test_default_window_ends_at_midnight_after_the_day_after_tomorrow_in_paris(
@@ -113,9 +113,9 @@ async def test_default_window_ends_at_midnight_after_the_day_after_tomorrow_in_p
 
     result = await find_candidates(world.session, principal, QUERY, now=NOW)
 
-    assert result.candidate_slot_ids == [last]
-    assert beyond not in result.candidate_slot_ids
-    assert started not in result.candidate_slot_ids
+    assert slot_ids(result) == [last]
+    assert beyond not in slot_ids(result)
+    assert started not in slot_ids(result)
     assert result.window.start == NOW
     assert result.window.end == at("2026-03-12T23:00:00+00:00")
 
@@ -142,8 +142,8 @@ async def test_default_window_follows_la_reunion_time_zone(world: SearchWorld) -
 
     result = await find_candidates(world.session, principal, query, now=now)
 
-    assert result.candidate_slot_ids == [inside]
-    assert beyond not in result.candidate_slot_ids
+    assert slot_ids(result) == [inside]
+    assert beyond not in slot_ids(result)
     assert result.window.end == at("2026-03-13T20:00:00+00:00")
 
 
@@ -168,8 +168,8 @@ async def test_window_start_in_the_past_is_clamped_to_now_and_end_to_72_hours(
 
     result = await find_candidates(world.session, principal, query, now=NOW)
 
-    assert result.candidate_slot_ids == [day_3]
-    assert day_4 not in result.candidate_slot_ids
+    assert slot_ids(result) == [day_3]
+    assert day_4 not in slot_ids(result)
     assert (result.window.start, result.window.end) == (NOW, NOW + timedelta(hours=72))
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from app.schemas.search import SearchQuery
 from app.services.search.service import find_candidates
-from tests.services.search.fixtures import NANTES_LAT, NANTES_LON, NOW, SearchWorld
+from tests.services.search.fixtures import NANTES_LAT, NANTES_LON, NOW, SearchWorld, slot_ids
 
 HERE = {"lat": NANTES_LAT, "lon": NANTES_LON}
 
@@ -29,7 +29,7 @@ async def test_medecin_traitant_slots_come_first(world: SearchWorld) -> None:
     query = SearchQuery.model_validate({"location": HERE, "medecin_traitant_rpps": doctor["rpps"]})
     result = await find_candidates(world.session, principal, query, now=NOW)
 
-    assert result.candidate_slot_ids == [doctor_slot, near_slot]
+    assert slot_ids(result) == [doctor_slot, near_slot]
     assert result.candidates[0].group == "medecin_traitant"
     assert "médecin traitant" in result.candidates[0].why
 
@@ -48,7 +48,7 @@ async def test_sas_participants_come_before_others(world: SearchWorld) -> None:
         world.session, principal, SearchQuery.model_validate({"location": HERE}), now=NOW
     )
 
-    assert result.candidate_slot_ids == [late_slot, other_slot]
+    assert slot_ids(result) == [late_slot, other_slot]
     assert [c.group for c in result.candidates] == ["sas_participant", "other"]
     assert "not a SAS participant" in result.candidates[1].why
 
@@ -69,7 +69,7 @@ async def test_inside_a_group_minutes_to_start_plus_travel_minutes_rank(
         world.session, principal, SearchQuery.model_validate({"location": HERE}), now=NOW
     )
 
-    assert result.candidate_slot_ids == [near_early, far_early, near_late]
+    assert slot_ids(result) == [near_early, far_early, near_late]
     assert [round(c.score) for c in result.candidates] == [42, 70, 122]
     assert result.candidates[1].distance_km == pytest.approx(5.0, abs=0.02)
 
@@ -88,8 +88,8 @@ async def test_teleconsultation_ignores_distance(world: SearchWorld) -> None:
         world.session, principal, SearchQuery.model_validate({"location": HERE}), now=NOW
     )
 
-    assert far_amb not in result.candidate_slot_ids
-    assert result.candidate_slot_ids == [far_vr, near_vr]
+    assert far_amb not in slot_ids(result)
+    assert slot_ids(result) == [far_vr, near_vr]
     assert result.candidates[0].score == pytest.approx(15.0)
     assert "distance not counted" in result.candidates[0].why
 
@@ -110,8 +110,8 @@ async def test_slot_starting_before_the_patient_could_arrive_is_not_offered(
         world.session, principal, SearchQuery.model_validate({"location": HERE}), now=NOW
     )
 
-    assert too_soon not in result.candidate_slot_ids
-    assert set(result.candidate_slot_ids) == {reachable, teleconsultation}
+    assert too_soon not in slot_ids(result)
+    assert set(slot_ids(result)) == {reachable, teleconsultation}
 
 
 async def test_one_site_offers_at_most_three_slots_so_other_practices_show(
@@ -131,4 +131,4 @@ async def test_one_site_offers_at_most_three_slots_so_other_practices_show(
 
     sites = [c.site.id for c in result.candidates]
     assert sites.count(uuid.UUID(busy["id"])) == 3
-    assert later_elsewhere in result.candidate_slot_ids
+    assert later_elsewhere in slot_ids(result)
