@@ -14,6 +14,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.embedded import start_embedded_postgres
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
+from app.core.retry import TransientRetry
 from app.core.server_timing import RequestTiming
 from app.routers import (
     api_clients,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.principal_cache = PrincipalCache(settings.api_key_cache_seconds)
     install_error_handlers(app)
+    app.add_middleware(TransientRetry)  # innermost: replays a request that lost a deadlock
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTiming)  # outermost: times and counts every answer
     for module in (

@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.core import migrations
 from app.core.config import Settings
-from app.core.db import create_engine, get_search_session, get_session, plain_url
+from app.core.db import (
+    create_engine,
+    get_search_session,
+    get_search_sessions,
+    get_session,
+    plain_url,
+)
 from app.main import create_app
 from app.schemas.api_client import ApiClientCreate
 from app.services.directory import api_clients
@@ -115,6 +121,7 @@ def app(settings: Settings, engine: AsyncEngine, session: AsyncSession) -> FastA
 
     app.dependency_overrides[get_session] = test_session
     app.dependency_overrides[get_search_session] = test_session
+    app.dependency_overrides[get_search_sessions] = lambda: None  # dispatch searches in it too
     return app
 
 

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     db_search_pool_size: int = Field(default=4, ge=1, le=200)
     db_search_max_overflow: int = Field(default=4, ge=0, le=200)
     db_statement_timeout_ms: int = Field(default=5000, ge=100)
+    # A dispatch gives up (503, Retry-After) after waiting this long in all on rivals' row locks.
+    dispatch_budget_seconds: float = Field(default=2.0, gt=0, le=30)
     patient_data_key: SecretStr = SecretStr(DEFAULT_PATIENT_DATA_KEY)
     webhook_allow_private_targets: bool = False
     sas_appointment_endpoint: str | None = None

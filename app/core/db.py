@@ -1,6 +1,7 @@
 """Database engine, sessions and the one-request-one-transaction dependency."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
@@ -78,16 +79,33 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-async def get_search_session(request: Request) -> AsyncIterator[AsyncSession]:
+@asynccontextmanager
+async def search_session(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
     """A session for a search: its own pool (plans per execution), each statement autocommitted.
 
     The search and its audit event are one statement, so no BEGIN/COMMIT round trips are needed.
     """
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.search_sessionmaker
     async with sessionmaker() as session:
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
 
 
+async def get_search_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with search_session(request.app.state.search_sessionmaker) as session:
+        yield session
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_search_sessions(request: Request) -> async_sessionmaker[AsyncSession] | None:
+    """The searches' pool, for a request that runs searches between writes (dispatch): it takes
+    a search connection per search (`search_session`) instead of one for the whole request."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.search_sessionmaker
+    return sessions
+
+
+SearchSessionsDep = Annotated[async_sessionmaker[AsyncSession] | None, Depends(get_search_sessions)]
 SearchSessionDep = Annotated[AsyncSession, Depends(get_search_session, scope="function")]

@@ -23,6 +23,7 @@ class AppError(Exception):
     status: int = 400
     slug: str = "bad-request"
     title: str = "Bad request"
+    retry_after: int | None = None  # seconds, sent as `Retry-After` (429, 503)
 
     def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
@@ -102,7 +103,9 @@ def validation_errors(errors: Any) -> list[dict[str, str]]:
 async def _app_error_handler(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, AppError):  # registered for that type only
         raise exc
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return problem_response(
         exc.status,
         exc.slug,

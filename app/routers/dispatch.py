@@ -2,7 +2,7 @@ from fastapi import APIRouter, Request, status
 from starlette.responses import Response
 
 from app.core.auth import RegulatorDep
-from app.core.db import SearchSessionDep, SessionDep
+from app.core.db import SearchSessionsDep, SessionDep
 from app.core.errors import problem_response
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.schemas.dispatch import DispatchOut, DispatchRequest
@@ -32,15 +32,20 @@ def _no_free_slot(outcome: dispatching.NoFreeSlotFound) -> NoFreeSlot:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=DispatchOut,
-    responses={404: {"description": "no free slot (problem type …/no-free-slot)"}},
+    responses={
+        404: {"description": "no free slot (problem type …/no-free-slot)"},
+        503: {
+            "description": "every candidate kept being taken by others within the time "
+            "budget (…/dispatch-contention, Retry-After)"
+        },
+    },
 )
 async def dispatch(
     request: Request,
     body: DispatchRequest,
     session: SessionDep,
-    # The key before the searches' session: a refused caller takes no search connection.
     regulator: RegulatorDep,
-    search_session: SearchSessionDep,
+    search_sessions: SearchSessionsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Search and hold the best free slot in one call; 404 `no-free-slot` when none is free.
@@ -55,7 +60,7 @@ async def dispatch(
             regulator,
             body,
             settings=request.app.state.settings,
-            search_session=search_session,
+            search_sessions=search_sessions,
         )
         if isinstance(outcome, dispatching.NoFreeSlotFound):
             return _problem(request, _no_free_slot(outcome))

@@ -60,6 +60,10 @@ def servers(database_url: str) -> Iterator[list[str]]:
         "LOG_LEVEL": "WARNING",
         "DB_POOL_SIZE": "20",
         "API_KEY_CACHE_SECONDS": "60",
+        # These tests prove that races never hide a free slot, on a machine that CI and other
+        # runs share: a dispatch's wait budget (2 s by default, its own test in
+        # test_take_locks.py) must not turn a slow commit of a rival into a 503 here.
+        "DISPATCH_BUDGET_SECONDS": "15",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     logs = Path(tempfile.mkdtemp(prefix="snp-uvicorn-"))

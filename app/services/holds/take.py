@@ -12,15 +12,18 @@ active hold or booking.
 A statement waits for one slot at most. One that waited on several candidates in ranking order
 kept a lock on each one it found taken after waiting, so two dispatches that ranked the same
 slots in opposite orders deadlocked; the waiting pass now waits on the best candidate still
-free in its snapshot only, and the next pass starts again with a fresh snapshot.
+free in its snapshot only, inside a savepoint that it rolls back when it loses (releasing the
+locks it took), and the next pass starts again with a fresh snapshot.
 """
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import TextClause, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
@@ -143,6 +146,30 @@ async def take_slot(
     return hold
 
 
+class BudgetSpent(Exception):
+    """The wait budget ran out before a candidate could be taken."""
+
+
+@dataclass
+class WaitBudget:
+    """How long a dispatch may still wait on rivals' row locks, in seconds.
+
+    Only the waiting passes spend it: queueing for a connection or the CPU under load is not
+    contention, and a dispatch that keeps losing races is bounded by it whatever the load.
+    """
+
+    left: float
+
+    def spend(self, seconds: float) -> None:
+        self.left -= seconds
+
+
+# Bounds the waiting pass by the time left; set back in the same savepoint once it is over.
+_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :timeout, true)")
+_LOCK_TIMEOUT_DEFAULT = text("SET LOCAL lock_timeout TO DEFAULT")
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
 async def take_first_free(
     session: AsyncSession,
     principal: Principal,
@@ -150,18 +177,69 @@ async def take_first_free(
     ttl_seconds: int,
     *,
     via: str = "dispatch",
+    budget: WaitBudget | None = None,
 ) -> Hold | None:
     """Hold the first of `slot_ids` (best first) that is free, or None when none is.
 
     Rule: slots another transaction is taking are skipped (`SKIP LOCKED`); when that leaves
     nothing, the best slot still free is waited for, then the skipping pass runs again, so a
-    race never hides a free slot. Each pass is one statement waiting on one slot at most.
+    race never hides a free slot. Each waiting pass is one statement waiting on one slot at
+    most. Each attempt (a skipping pass, then a waiting one) runs in a savepoint that is rolled
+    back when it took nothing: that releases every row lock the attempt took (the one it waited
+    for, and those `FOR UPDATE` locked before finding them taken meanwhile), so a dispatch never
+    holds a slot's row while it waits for another, and cannot deadlock with a push or block a
+    booking. `budget` bounds the time spent waiting; once it is spent, `BudgetSpent`.
     """
     for _ in range(len(slot_ids)):  # each lost wait removes a candidate
-        _, hold = await _take(session, _TAKE_UNLOCKED, principal, slot_ids, ttl_seconds, via)
-        if hold is not None:
-            return hold
-        picked, hold = await _take(session, _TAKE_WAITING, principal, slot_ids, ttl_seconds, via)
+        picked, hold = await _attempt(session, principal, slot_ids, ttl_seconds, via, budget)
         if hold is not None or not picked:
             return hold
     return None
+
+
+async def _attempt(
+    session: AsyncSession,
+    principal: Principal,
+    slot_ids: Sequence[uuid.UUID],
+    ttl_seconds: int,
+    via: str,
+    budget: WaitBudget | None,
+) -> tuple[bool, Hold | None]:
+    try:
+        async with session.begin_nested() as savepoint:
+            _, hold = await _take(session, _TAKE_UNLOCKED, principal, slot_ids, ttl_seconds, via)
+            picked = True
+            if hold is None:
+                picked, hold = await _waiting_pass(
+                    session, principal, slot_ids, ttl_seconds, via, budget
+                )
+            if hold is None:
+                await savepoint.rollback()  # took nothing: let go of every row it locked
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            raise BudgetSpent from None
+        raise
+    return picked, hold
+
+
+async def _waiting_pass(
+    session: AsyncSession,
+    principal: Principal,
+    slot_ids: Sequence[uuid.UUID],
+    ttl_seconds: int,
+    via: str,
+    budget: WaitBudget | None,
+) -> tuple[bool, Hold | None]:
+    """The waiting statement, its lock wait bounded by what is left of `budget`."""
+    if budget is None:
+        return await _take(session, _TAKE_WAITING, principal, slot_ids, ttl_seconds, via)
+    if budget.left <= 0:
+        raise BudgetSpent
+    started = time.monotonic()
+    try:
+        await session.execute(_LOCK_TIMEOUT, {"timeout": f"{max(1, int(budget.left * 1000))}ms"})
+        picked, hold = await _take(session, _TAKE_WAITING, principal, slot_ids, ttl_seconds, via)
+        await session.execute(_LOCK_TIMEOUT_DEFAULT)
+    finally:
+        budget.spend(time.monotonic() - started)
+    return picked, hold
