@@ -5,7 +5,12 @@ from fastapi import APIRouter, Request, Response, status
 from app.core.auth import AdminDep, PrincipalCache
 from app.core.db import SessionDep
 from app.routers.params import Cursor, Limit
-from app.schemas.api_client import ApiClientCreate, ApiClientCreated, ApiClientOut
+from app.schemas.api_client import (
+    ApiClientCreate,
+    ApiClientCreated,
+    ApiClientDetail,
+    ApiClientOut,
+)
 from app.schemas.common import Page
 from app.services.directory import api_clients
 
@@ -26,6 +31,14 @@ async def list_clients(
 ) -> Page[ApiClientOut]:
     items, next_cursor = await api_clients.list_clients(session, cursor, limit)
     return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{client_id}")
+async def show_client(
+    client_id: uuid.UUID, session: SessionDep, admin: AdminDep
+) -> ApiClientDetail:
+    """The client and how many of its slots still to come are free, held and booked."""
+    return await api_clients.show_client(session, client_id)
 
 
 @router.delete("/{client_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -2,17 +2,20 @@
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ApiClient
 from tests.conftest import MakeKey, bearer
+from tests.dispatch_factories import add_slots, headers, make_world
 from tests.factories import create_professional, create_territory
 from tests.routers.paging import ids_of, walk_pages
+from tests.routers.test_bookings import PATIENT
 from tests.routers.test_errors import assert_problem
 
 Headers = dict[str, str]
@@ -156,3 +159,99 @@ async def test_list_with_a_bad_cursor_is_422(
 ) -> None:
     response = await client.get("/v1/clients", params={"cursor": "abc"}, headers=admin_headers)
     assert assert_problem(response, 422, "invalid-input")["location"] == "cursor"
+
+
+# A revoked practice software's slots: free ones are offered to nobody, the others stay.
+
+
+async def _revoke(client: httpx.AsyncClient, admin_headers: Headers, client_id: uuid.UUID) -> None:
+    response = await client.delete(f"/v1/clients/{client_id}", headers=admin_headers)
+    assert response.status_code == 204, response.text
+
+
+async def _rpps(session: AsyncSession, professional_id: uuid.UUID) -> str:
+    rpps: str = await session.scalar(
+        text("SELECT rpps FROM professionals WHERE id = :id"), {"id": professional_id}
+    )
+    return rpps
+
+
+async def test_a_revoked_sources_free_slots_are_not_searched_held_or_dispatched(
+    client: httpx.AsyncClient, session: AsyncSession, admin_headers: Headers
+) -> None:
+    world = await make_world(session)
+    [slot_id] = await add_slots(session, world, 1)
+    regulator = headers(world.regulator_key)
+    search = {"location": {"lat": world.lat, "lon": world.lon}}
+    before = await client.post("/v1/searches", json=search, headers=regulator)
+    assert [c["slot_id"] for c in before.json()["candidates"]] == [str(slot_id)]
+
+    await _revoke(client, admin_headers, world.source_id)
+
+    mt = {**search, "medecin_traitant_rpps": await _rpps(session, world.professional_ids[0])}
+    for body in (search, mt):
+        found = await client.post("/v1/searches", json=body, headers=regulator)
+        assert found.status_code == 200, found.text
+        assert found.json()["candidates"] == []
+    held = await client.post("/v1/holds", json={"slot_id": str(slot_id)}, headers=regulator)
+    assert_problem(held, 409, "slot-not-free")
+    dispatched = await client.post("/v1/dispatch", json=search, headers=regulator)
+    assert dispatched.status_code == 404, dispatched.text
+    status = await session.scalar(text("SELECT status FROM slots WHERE id = :id"), {"id": slot_id})
+    assert status == "free"  # kept as it is, for a transfer to another client
+
+
+async def test_a_slot_held_before_its_source_is_revoked_can_still_be_booked(
+    client: httpx.AsyncClient, session: AsyncSession, admin_headers: Headers
+) -> None:
+    world = await make_world(session)
+    [slot_id] = await add_slots(session, world, 1)
+    regulator = headers(world.regulator_key)
+    hold = await client.post("/v1/holds", json={"slot_id": str(slot_id)}, headers=regulator)
+    assert hold.status_code == 201, hold.text
+    await _revoke(client, admin_headers, world.source_id)
+    booked = await client.post(
+        "/v1/bookings",
+        json={"hold_id": hold.json()["id"], "patient": PATIENT},
+        headers=headers(world.regulator_key, **{"Idempotency-Key": str(uuid.uuid4())}),
+    )
+    assert booked.status_code == 201, booked.text
+
+
+async def test_a_client_shows_how_many_of_its_slots_are_free_held_and_booked(
+    client: httpx.AsyncClient, session: AsyncSession, admin_headers: Headers
+) -> None:
+    world = await make_world(session)
+    free, to_hold, _, _ = await add_slots(session, world, 4)
+    await add_slots(session, world, 2, start=datetime.now(UTC) + timedelta(days=1), status="booked")
+    await add_slots(session, world, 1, start=datetime.now(UTC) - timedelta(hours=2), minutes=30)
+    await session.execute(
+        text("UPDATE slots SET status = 'cancelled' WHERE id = :id"), {"id": free}
+    )
+    hold = await client.post(
+        "/v1/holds", json={"slot_id": str(to_hold)}, headers=headers(world.regulator_key)
+    )
+    assert hold.status_code == 201, hold.text
+    await _revoke(client, admin_headers, world.source_id)
+
+    response = await client.get(f"/v1/clients/{world.source_id}", headers=admin_headers)
+    assert response.status_code == 200, response.text
+    shown = response.json()
+    assert shown["active"] is False
+    assert shown["professional_ids"] == [str(p) for p in world.professional_ids]
+    # Only slots still to come count; the one that ended and the cancelled one do not.
+    assert shown["slots"] == {"free": 2, "held": 1, "booked": 2}
+    trail = await session.scalar(
+        text(
+            "SELECT detail FROM audit_events WHERE action = 'client.revoke' AND resource_id = :id"
+        ),
+        {"id": str(world.source_id)},
+    )
+    assert trail["slots"] == {"free": 2, "held": 1, "booked": 2}
+
+
+async def test_showing_an_unknown_client_is_404(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    response = await client.get(f"/v1/clients/{uuid.uuid4()}", headers=admin_headers)
+    assert_problem(response, 404, "not-found")
