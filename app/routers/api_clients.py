@@ -1,6 +1,7 @@
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Body, Request, Response, status
 
 from app.core.auth import AdminDep, PrincipalCache
 from app.core.db import SessionDep
@@ -10,9 +11,11 @@ from app.schemas.api_client import (
     ApiClientCreated,
     ApiClientDetail,
     ApiClientOut,
+    ApiClientRotated,
+    KeyRotation,
 )
 from app.schemas.common import Page
-from app.services.directory import api_clients
+from app.services.directory import api_clients, client_keys
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 
@@ -49,3 +52,20 @@ async def revoke_client(
     cache: PrincipalCache = request.app.state.principal_cache
     cache.forget_client(client_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{client_id}/rotate-key")
+async def rotate_key(
+    client_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    response: Response,
+    body: Annotated[KeyRotation | None, Body()] = None,
+) -> ApiClientRotated:
+    """A new key for the same client, shown once; the previous one after `grace_seconds`."""
+    response.headers["Cache-Control"] = "no-store"
+    rotated = await client_keys.rotate_key(session, admin, client_id, body or KeyRotation())
+    cache: PrincipalCache = request.app.state.principal_cache
+    cache.forget_client(client_id)
+    return rotated

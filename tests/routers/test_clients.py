@@ -255,3 +255,106 @@ async def test_showing_an_unknown_client_is_404(
 ) -> None:
     response = await client.get(f"/v1/clients/{uuid.uuid4()}", headers=admin_headers)
     assert_problem(response, 404, "not-found")
+
+
+# Key rotation: the same client, a new key.
+
+
+async def _rotate(
+    client: httpx.AsyncClient, admin_headers: Headers, client_id: uuid.UUID, **body: Any
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/clients/{client_id}/rotate-key", json=body or None, headers=admin_headers
+    )
+
+
+async def _works(client: httpx.AsyncClient, key: str) -> bool:
+    response = await client.get("/v1/territories", headers=bearer(key))
+    assert response.status_code in (200, 401), response.text
+    return response.status_code == 200
+
+
+async def test_rotating_a_key_keeps_the_client_and_refuses_the_old_key_at_once(
+    client: httpx.AsyncClient, admin_headers: Headers, make_key: MakeKey, session: AsyncSession
+) -> None:
+    old_key, client_id = await make_key("admin")
+    response = await _rotate(client, admin_headers, client_id)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    rotated = response.json()
+    assert rotated["id"] == str(client_id)
+    assert rotated["previous_key_expires_at"] is None
+    new_key = rotated["api_key"]
+    assert new_key != old_key
+    assert new_key.startswith(rotated["key_prefix"] + "_")
+    assert not await _works(client, old_key)
+    assert await _works(client, new_key)
+    listed = await client.get(f"/v1/clients/{client_id}", headers=admin_headers)
+    assert listed.json()["key_prefix"] == rotated["key_prefix"]
+    assert new_key not in listed.text
+    trail = (
+        await session.execute(
+            text(
+                "SELECT actor, detail FROM audit_events WHERE action = 'client.rotate_key' "
+                "AND resource_id = :id"
+            ),
+            {"id": str(client_id)},
+        )
+    ).one()
+    assert trail.actor.startswith("admin:")
+    assert trail.detail["grace_seconds"] == 0
+    assert new_key.rsplit("_", 1)[1] not in str(trail.detail)
+
+
+async def test_with_a_grace_period_the_previous_key_works_until_it_ends(
+    client: httpx.AsyncClient, admin_headers: Headers, make_key: MakeKey, session: AsyncSession
+) -> None:
+    old_key, client_id = await make_key("admin")
+    response = await _rotate(client, admin_headers, client_id, grace_seconds=600)
+    assert response.status_code == 200, response.text
+    expires = datetime.fromisoformat(response.json()["previous_key_expires_at"])
+    assert timedelta(seconds=590) < expires - datetime.now(UTC) <= timedelta(seconds=600)
+    new_key = response.json()["api_key"]
+    assert await _works(client, old_key)
+    assert await _works(client, new_key)
+    await session.execute(
+        text(
+            "UPDATE api_clients SET previous_key_expires_at = now() - interval '1 second' "
+            "WHERE id = :id"
+        ),
+        {"id": client_id},
+    )
+    assert not await _works(client, old_key)
+    assert await _works(client, new_key)
+
+
+async def test_a_second_rotation_drops_the_key_still_in_its_grace(
+    client: httpx.AsyncClient, admin_headers: Headers, make_key: MakeKey
+) -> None:
+    first, client_id = await make_key("admin")
+    second = (await _rotate(client, admin_headers, client_id, grace_seconds=600)).json()["api_key"]
+    third = (await _rotate(client, admin_headers, client_id, grace_seconds=600)).json()["api_key"]
+    assert not await _works(client, first)
+    assert await _works(client, second)
+    assert await _works(client, third)
+
+
+@pytest.mark.parametrize("grace", [-1, 86_401, "soon"])
+async def test_a_grace_outside_0_to_a_day_is_422(
+    client: httpx.AsyncClient, admin_headers: Headers, make_key: MakeKey, grace: object
+) -> None:
+    key, client_id = await make_key("admin")
+    response = await _rotate(client, admin_headers, client_id, grace_seconds=grace)
+    problem = assert_problem(response, 422, "invalid-input")
+    assert [e["location"] for e in problem["errors"]] == ["body.grace_seconds"]
+    assert await _works(client, key)
+
+
+async def test_rotating_a_revoked_clients_key_is_409_and_an_unknown_ones_404(
+    client: httpx.AsyncClient, admin_headers: Headers, make_key: MakeKey
+) -> None:
+    key, client_id = await make_key("admin")
+    await _revoke(client, admin_headers, client_id)
+    assert_problem(await _rotate(client, admin_headers, client_id), 409, "client-revoked")
+    assert not await _works(client, key)
+    assert_problem(await _rotate(client, admin_headers, uuid.uuid4()), 404, "not-found")

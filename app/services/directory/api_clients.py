@@ -184,12 +184,16 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID) -> ApiClient:
     return client
 
 
+async def describe(session: AsyncSession, client: ApiClient) -> ApiClientOut:
+    """The client as the API shows it, with its territories and professionals."""
+    territories, professionals = await _scopes(session, [client.id])
+    return _client_out(client, territories[client.id], professionals[client.id])
+
+
 async def show_client(session: AsyncSession, client_id: uuid.UUID) -> ApiClientDetail:
     """One client, its scope and the count of its slots still to come."""
-    client = await get_client(session, client_id)
-    territories, professionals = await _scopes(session, [client.id])
-    out = _client_out(client, territories[client.id], professionals[client.id])
-    return ApiClientDetail(**out.model_dump(), slots=await slot_counts(session, client.id))
+    out = await describe(session, await get_client(session, client_id))
+    return ApiClientDetail(**out.model_dump(), slots=await slot_counts(session, client_id))
 
 
 async def revoke_client(session: AsyncSession, actor: Principal, client_id: uuid.UUID) -> None:
