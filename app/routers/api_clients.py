@@ -13,9 +13,11 @@ from app.schemas.api_client import (
     ApiClientOut,
     ApiClientRotated,
     KeyRotation,
+    SlotsTransferred,
+    SlotTransfer,
 )
 from app.schemas.common import Page
-from app.services.directory import api_clients, client_keys
+from app.services.directory import api_clients, client_keys, slot_transfer
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 
@@ -69,3 +71,11 @@ async def rotate_key(
     cache: PrincipalCache = request.app.state.principal_cache
     cache.forget_client(client_id)
     return rotated
+
+
+@router.post("/{client_id}/transfer-slots")
+async def transfer_slots(
+    client_id: uuid.UUID, body: SlotTransfer, session: SessionDep, admin: AdminDep
+) -> SlotsTransferred:
+    """Hand every slot of this practice software to another one (a practice changes software)."""
+    return await slot_transfer.transfer_slots(session, admin, client_id, body.to_client_id)

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import ApiClient
 from tests.conftest import MakeKey, bearer
 from tests.dispatch_factories import add_slots, headers, make_world
-from tests.factories import create_professional, create_territory
+from tests.factories import NANTES, create_professional, create_territory
 from tests.routers.paging import ids_of, walk_pages
 from tests.routers.test_bookings import PATIENT
 from tests.routers.test_errors import assert_problem
+from tests.routers.test_slots import slot as slot_item
+from tests.services.slots.test_intake import build_world as build_slot_world
 
 Headers = dict[str, str]
 
@@ -358,3 +360,179 @@ async def test_rotating_a_revoked_clients_key_is_409_and_an_unknown_ones_404(
     assert_problem(await _rotate(client, admin_headers, client_id), 409, "client-revoked")
     assert not await _works(client, key)
     assert_problem(await _rotate(client, admin_headers, uuid.uuid4()), 404, "not-found")
+
+
+# Handing a practice software's slots to another one.
+
+
+async def _transfer(
+    client: httpx.AsyncClient, admin_headers: Headers, from_id: object, to_id: object
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/clients/{from_id}/transfer-slots",
+        json={"to_client_id": str(to_id)},
+        headers=admin_headers,
+    )
+
+
+async def _pushed(
+    client: httpx.AsyncClient, key: str, *items: dict[str, Any]
+) -> list[dict[str, Any]]:
+    response = await client.put("/v1/slots", json={"slots": list(items)}, headers=bearer(key))
+    assert response.status_code == 200, response.text
+    results: list[dict[str, Any]] = response.json()["results"]
+    return results
+
+
+async def _owners(session: AsyncSession, ids: list[str]) -> set[uuid.UUID]:
+    rows = await session.scalars(
+        text("SELECT source_client_id FROM slots WHERE id = ANY(CAST(:ids AS uuid[]))"),
+        {"ids": ids},
+    )
+    return set(rows.all())
+
+
+async def test_transfer_hands_a_revoked_softwares_slots_to_the_new_one_which_re_pushes_them(
+    client: httpx.AsyncClient, admin_headers: Headers, session: AsyncSession, make_key: MakeKey
+) -> None:
+    world = await build_slot_world(client, admin_headers, make_key)
+    old, new = world.software, world.other_software
+    agenda = [slot_item(world, f"agenda-{i}", hours=i) for i in range(3)]
+    ids = [r["id"] for r in await _pushed(client, world.software_key, *agenda)]
+    regulator_key, _ = await make_key("regulator", territory_ids=[world.territory_id])
+    regulator = bearer(regulator_key)
+    held = await client.post("/v1/holds", json={"slot_id": ids[0]}, headers=regulator)
+    assert held.status_code == 201, held.text
+    await _revoke(client, admin_headers, old.client_id)
+    # Before the transfer, the new software cannot take over: the same agenda overlaps.
+    refused = await _pushed(client, world.other_software_key, agenda[1])
+    assert refused[0]["status"] in ("rejected", "conflict"), refused
+
+    response = await _transfer(client, admin_headers, old.client_id, new.client_id)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "from_client_id": str(old.client_id),
+        "to_client_id": str(new.client_id),
+        "transferred": 3,
+        "by_status": {"free": 2, "held": 1},
+    }
+    assert await _owners(session, ids) == {new.client_id}
+    search = {"location": {"lat": NANTES["lat"], "lon": NANTES["lon"]}}
+    found = await client.post("/v1/searches", json=search, headers=regulator)
+    assert {c["slot_id"] for c in found.json()["candidates"]} == set(ids[1:])
+
+    moved = slot_item(world, "agenda-2", hours=2, minutes=25)
+    results = await _pushed(client, world.other_software_key, agenda[1], moved)
+    assert [(r["status"], r["id"]) for r in results] == [
+        ("unchanged", ids[1]),
+        ("updated", ids[2]),
+    ]
+    count = await session.scalar(
+        text("SELECT count(*) FROM slots WHERE source_client_id = :c"), {"c": new.client_id}
+    )
+    assert count == 3
+
+    events = (
+        await session.execute(
+            text(
+                "SELECT recipient_client_id, data FROM outbox_events "
+                "WHERE type = 'slot.transferred'"
+            )
+        )
+    ).all()
+    for recipient in (old.client_id, new.client_id):
+        mine = [e.data for e in events if e.recipient_client_id == recipient]
+        assert sorted(d["id"] for d in mine) == sorted(ids)
+        assert all(d["to_client_id"] == str(new.client_id) for d in mine)
+    trail = await session.scalar(
+        text(
+            "SELECT detail FROM audit_events WHERE action = 'client.transfer_slots' "
+            "AND resource_id = :id"
+        ),
+        {"id": str(old.client_id)},
+    )
+    assert trail == {
+        "to_client_id": str(new.client_id),
+        "transferred": 3,
+        "by_status": {"free": 2, "held": 1},
+    }
+
+
+async def test_transfer_with_colliding_external_ids_is_409_naming_them_and_moves_nothing(
+    client: httpx.AsyncClient, admin_headers: Headers, session: AsyncSession, make_key: MakeKey
+) -> None:
+    world = await build_slot_world(client, admin_headers, make_key)
+    old, new = world.software, world.other_software
+    ids = [
+        r["id"]
+        for r in await _pushed(
+            client,
+            world.software_key,
+            slot_item(world, "a", hours=0),
+            slot_item(world, "b", hours=1),
+            slot_item(world, "c", hours=2),
+        )
+    ]
+    await _pushed(
+        client,
+        world.other_software_key,
+        slot_item(world, "c", hours=5),
+        slot_item(world, "a", hours=6),
+    )
+    response = await _transfer(client, admin_headers, old.client_id, new.client_id)
+    problem = assert_problem(response, 409, "external-id-collision")
+    assert problem["external_ids"] == ["a", "c"]
+    assert problem["collisions"] == 2
+    assert await _owners(session, ids) == {old.client_id}
+    transferred = await session.scalar(
+        text("SELECT count(*) FROM outbox_events WHERE type = 'slot.transferred'")
+    )
+    assert transferred == 0
+
+
+async def test_transfer_to_a_client_not_linked_to_the_professionals_is_422_naming_them(
+    client: httpx.AsyncClient, admin_headers: Headers, session: AsyncSession, make_key: MakeKey
+) -> None:
+    world = await build_slot_world(client, admin_headers, make_key)
+    [pushed] = await _pushed(client, world.software_key, slot_item(world, "a"))
+    _, stranger = await make_key("practice_software")
+    response = await _transfer(client, admin_headers, world.software.client_id, stranger)
+    problem = assert_problem(response, 422, "invalid-input")
+    assert problem["location"] == "body.to_client_id"
+    professional_id = await session.scalar(
+        text("SELECT professional_id FROM slots WHERE id = :id"), {"id": pushed["id"]}
+    )
+    assert problem["professional_ids"] == [str(professional_id)]
+    assert await _owners(session, [pushed["id"]]) == {world.software.client_id}
+
+
+@pytest.mark.parametrize("target", ["itself", "unknown", "regulator", "revoked"])
+async def test_transfer_to_anything_but_another_active_practice_software_is_422(
+    client: httpx.AsyncClient,
+    admin_headers: Headers,
+    make_key: MakeKey,
+    territory: dict[str, Any],
+    target: str,
+) -> None:
+    _, source = await make_key("practice_software")
+    if target == "itself":
+        to_id = source
+    elif target == "unknown":
+        to_id = uuid.uuid4()
+    elif target == "regulator":
+        _, to_id = await make_key("regulator", territory_ids=[uuid.UUID(territory["id"])])
+    else:
+        _, to_id = await make_key("practice_software")
+        await _revoke(client, admin_headers, to_id)
+    response = await _transfer(client, admin_headers, source, to_id)
+    assert assert_problem(response, 422, "invalid-input")["location"] == "body.to_client_id"
+
+
+async def test_transfer_from_a_client_that_is_not_a_practice_software_is_422_or_404(
+    client: httpx.AsyncClient, admin_headers: Headers, make_key: MakeKey
+) -> None:
+    _, admin_id = await make_key("admin")
+    _, target = await make_key("practice_software")
+    response = await _transfer(client, admin_headers, admin_id, target)
+    assert assert_problem(response, 422, "invalid-input")["location"] == "path.client_id"
+    assert_problem(await _transfer(client, admin_headers, uuid.uuid4(), target), 404, "not-found")
