@@ -33,15 +33,23 @@ class Principal:
             raise Forbidden("this client may not act for that professional")
 
 
+# The client's current key, or its previous one until the grace period of a rotation ends;
+# `valid_for` (seconds) is how long the previous key has left, NULL for the current key.
 _PRINCIPAL_SQL = text(
     """
     SELECT c.id, c.name, c.role,
            ARRAY(SELECT territory_id FROM api_client_territories
                  WHERE client_id = c.id) AS territory_ids,
            ARRAY(SELECT professional_id FROM api_client_professionals
-                 WHERE client_id = c.id) AS professional_ids
+                 WHERE client_id = c.id) AS professional_ids,
+           CASE WHEN c.key_hash = :key_hash THEN NULL
+                ELSE EXTRACT(EPOCH FROM c.previous_key_expires_at - statement_timestamp())
+           END AS valid_for
     FROM api_clients c
-    WHERE c.key_hash = :key_hash AND c.active
+    WHERE c.active
+      AND (c.key_hash = :key_hash
+           OR (c.previous_key_hash = :key_hash
+               AND c.previous_key_expires_at > statement_timestamp()))
     """
 )
 
@@ -49,8 +57,9 @@ _PRINCIPAL_SQL = text(
 class PrincipalCache:
     """A short per-process cache of key → principal, so most requests skip the lookup query.
 
-    A revoked or changed client is seen by every process within `ttl` seconds; the process that
-    revokes it forgets it at once.
+    A revoked or changed client (a rotated key) is seen by every process within `ttl` seconds;
+    the process that revokes it or rotates its key forgets it at once. A previous key in its
+    grace period is kept no longer than the grace lasts.
     """
 
     def __init__(self, ttl: float) -> None:
@@ -63,11 +72,13 @@ class PrincipalCache:
             return None
         return entry[1]
 
-    def put(self, key_hash: str, principal: Principal) -> None:
-        if self.ttl > 0:
+    def put(self, key_hash: str, principal: Principal, valid_for: float | None = None) -> None:
+        """Keep `principal` for `ttl` seconds, or for `valid_for` if the key expires sooner."""
+        keep = self.ttl if valid_for is None else min(self.ttl, valid_for)
+        if keep > 0:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
+            self._entries[key_hash] = (time.monotonic() + keep, principal)
 
     def forget_client(self, client_id: uuid.UUID) -> None:
         for key_hash, (_, principal) in list(self._entries.items()):
@@ -99,7 +110,7 @@ async def current_principal(request: Request, session: SessionDep) -> Principal:
             territory_ids=frozenset(row.territory_ids),
             professional_ids=frozenset(row.professional_ids),
         )
-        cache.put(key_hash, principal)
+        cache.put(key_hash, principal, None if row.valid_for is None else float(row.valid_for))
     request.state.principal = principal
     return principal
 

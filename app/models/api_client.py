@@ -10,12 +10,20 @@ ROLES = ("admin", "regulator", "practice_software", "sas_platform")
 
 
 class ApiClient(Base):
-    """A caller of the API. Its key is shown once; only its SHA-256 is kept."""
+    """A caller of the API. Its key is shown once; only its SHA-256 is kept.
+
+    After a rotation with a grace period, the previous key's hash is kept until it expires, so
+    that a client's deployments can switch keys without a refused request.
+    """
 
     __tablename__ = "api_clients"
     __table_args__ = (
         CheckConstraint(
             "role IN ('admin', 'regulator', 'practice_software', 'sas_platform')", name="role"
+        ),
+        CheckConstraint(
+            "previous_key_hash IS NULL OR previous_key_expires_at IS NOT NULL",
+            name="previous_key_has_expiry",
         ),
     )
 
@@ -24,6 +32,8 @@ class ApiClient(Base):
     role: Mapped[str] = mapped_column(Text)
     key_prefix: Mapped[str] = mapped_column(Text, unique=True)
     key_hash: Mapped[str] = mapped_column(Text, unique=True)
+    previous_key_hash: Mapped[str | None] = mapped_column(Text, unique=True)
+    previous_key_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(server_default="true")

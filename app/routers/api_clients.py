@@ -1,13 +1,23 @@
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Body, Request, Response, status
 
 from app.core.auth import AdminDep, PrincipalCache
 from app.core.db import SessionDep
 from app.routers.params import Cursor, Limit
-from app.schemas.api_client import ApiClientCreate, ApiClientCreated, ApiClientOut
+from app.schemas.api_client import (
+    ApiClientCreate,
+    ApiClientCreated,
+    ApiClientDetail,
+    ApiClientOut,
+    ApiClientRotated,
+    KeyRotation,
+    SlotsTransferred,
+    SlotTransfer,
+)
 from app.schemas.common import Page
-from app.services.directory import api_clients
+from app.services.directory import api_clients, client_keys, slot_transfer
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 
@@ -28,6 +38,14 @@ async def list_clients(
     return Page(items=items, next_cursor=next_cursor)
 
 
+@router.get("/{client_id}")
+async def show_client(
+    client_id: uuid.UUID, session: SessionDep, admin: AdminDep
+) -> ApiClientDetail:
+    """The client and how many of its slots still to come are free, held and booked."""
+    return await api_clients.show_client(session, client_id)
+
+
 @router.delete("/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_client(
     client_id: uuid.UUID, request: Request, session: SessionDep, admin: AdminDep
@@ -36,3 +54,28 @@ async def revoke_client(
     cache: PrincipalCache = request.app.state.principal_cache
     cache.forget_client(client_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{client_id}/rotate-key")
+async def rotate_key(
+    client_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    response: Response,
+    body: Annotated[KeyRotation | None, Body()] = None,
+) -> ApiClientRotated:
+    """A new key for the same client, shown once; the previous one after `grace_seconds`."""
+    response.headers["Cache-Control"] = "no-store"
+    rotated = await client_keys.rotate_key(session, admin, client_id, body or KeyRotation())
+    cache: PrincipalCache = request.app.state.principal_cache
+    cache.forget_client(client_id)
+    return rotated
+
+
+@router.post("/{client_id}/transfer-slots")
+async def transfer_slots(
+    client_id: uuid.UUID, body: SlotTransfer, session: SessionDep, admin: AdminDep
+) -> SlotsTransferred:
+    """Hand every slot of this practice software to another one (a practice changes software)."""
+    return await slot_transfer.transfer_slots(session, admin, client_id, body.to_client_id)

@@ -35,3 +35,46 @@ class ApiClientCreated(ApiClientOut):
 
     api_key: str
     webhook_secret: str | None = None
+
+
+class SlotCounts(Output):
+    """A source's slots still to come (not ended, not cancelled), by what they are now.
+
+    `free`: free by the shared rule (a lapsed hold counts as free) and not started; offered to
+    regulators only while the source is active. `held`: under a live hold. `booked`: booked.
+    """
+
+    free: int
+    held: int
+    booked: int
+
+
+class ApiClientDetail(ApiClientOut):
+    """One client, with its slots (what a revoke leaves behind, for the admin to act on)."""
+
+    slots: SlotCounts
+
+
+class KeyRotation(Input):
+    """`grace_seconds`: how long the previous key keeps working (0: refused at once)."""
+
+    grace_seconds: int = Field(default=0, ge=0, le=86_400)
+
+
+class ApiClientRotated(ApiClientCreated):
+    """The answer to a rotation: the new key, shown once, and until when the previous one works."""
+
+    previous_key_expires_at: datetime | None
+
+
+class SlotTransfer(Input):
+    to_client_id: uuid.UUID
+
+
+class SlotsTransferred(Output):
+    """How many slots changed hands, by status (every slot of the source moves)."""
+
+    from_client_id: uuid.UUID
+    to_client_id: uuid.UUID
+    transferred: int
+    by_status: dict[str, int]

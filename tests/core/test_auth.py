@@ -61,3 +61,16 @@ def test_cache_entry_expires_after_its_ttl(monkeypatch: pytest.MonkeyPatch) -> N
     assert cache.get("hash") is not None
     clock[0] += 0.2
     assert cache.get("hash") is None
+
+
+def test_cache_keeps_a_key_no_longer_than_it_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("app.core.auth.time.monotonic", lambda: clock[0])
+    cache = PrincipalCache(ttl=60)
+    cache.put("previous", principal("regulator"), valid_for=2)
+    cache.put("expired", principal("regulator"), valid_for=-1)
+    assert cache.get("expired") is None
+    clock[0] += 1.9
+    assert cache.get("previous") is not None
+    clock[0] += 0.2
+    assert cache.get("previous") is None

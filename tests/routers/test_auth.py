@@ -104,6 +104,52 @@ async def test_revoked_key_is_401_at_once_despite_the_key_cache(
     assert_problem(response, 401, "unauthenticated")
 
 
+async def test_rotated_key_is_401_at_once_despite_the_key_cache(
+    caching_client: httpx.AsyncClient, make_key: MakeKey
+) -> None:
+    admin_key, _ = await make_key("admin")
+    key, client_id = await make_key("admin")
+    assert (await caching_client.get("/v1/territories", headers=bearer(key))).status_code == 200
+    rotated = await caching_client.post(
+        f"/v1/clients/{client_id}/rotate-key", headers=bearer(admin_key)
+    )
+    assert rotated.status_code == 200, rotated.text
+    response = await caching_client.get("/v1/territories", headers=bearer(key))
+    assert_problem(response, 401, "unauthenticated")
+    new_key = rotated.json()["api_key"]
+    assert (await caching_client.get("/v1/territories", headers=bearer(new_key))).status_code == 200
+
+
+async def test_a_previous_key_is_cached_no_longer_than_its_grace(
+    caching_client: httpx.AsyncClient,
+    make_key: MakeKey,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("app.core.auth.time.monotonic", lambda: clock[0])
+    admin_key, _ = await make_key("admin")
+    key, client_id = await make_key("admin")
+    rotated = await caching_client.post(
+        f"/v1/clients/{client_id}/rotate-key",
+        json={"grace_seconds": 1},
+        headers=bearer(admin_key),
+    )
+    assert rotated.status_code == 200, rotated.text
+    assert (await caching_client.get("/v1/territories", headers=bearer(key))).status_code == 200
+    # The grace ends (as if a second had passed); the 60 s cache must not outlive it.
+    await session.execute(
+        text(
+            "UPDATE api_clients SET previous_key_expires_at = now() - interval '1 second' "
+            "WHERE id = :id"
+        ),
+        {"id": client_id},
+    )
+    clock[0] += 1.5
+    response = await caching_client.get("/v1/territories", headers=bearer(key))
+    assert_problem(response, 401, "unauthenticated")
+
+
 def admin_calls(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any] | None]]:
     territory, professional, site, api_client = (
         ids["territory"],
@@ -136,7 +182,10 @@ def admin_calls(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any] | No
         ("DELETE", f"/v1/sites/{site}", None),
         ("GET", "/v1/clients", None),
         ("POST", "/v1/clients", {"name": "sneaky", "role": "admin"}),
+        ("GET", f"/v1/clients/{api_client}", None),
         ("DELETE", f"/v1/clients/{api_client}", None),
+        ("POST", f"/v1/clients/{api_client}/rotate-key", {"grace_seconds": 60}),
+        ("POST", f"/v1/clients/{api_client}/transfer-slots", {"to_client_id": api_client}),
         ("GET", "/v1/audit-events", None),
     ]
 

@@ -1,9 +1,15 @@
-"""API clients: create (the key is shown once), list, revoke (admin and CLI)."""
+"""API clients: create (the key is shown once), list, show, revoke (admin and CLI).
+
+Rules: a revoked client's key is refused; its free slots are offered to nobody (`slots.rules`
+`source_offered`), its held and booked slots stay as they are, and the revoke's audit event and
+`show_client` count them, so that the admin can hand them to another client
+(`directory.slot_transfer`). Key rotation is in `directory.client_keys`.
+"""
 
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
@@ -11,8 +17,15 @@ from app.core.errors import InvalidInput, NotFound
 from app.core.pagination import keyset, page
 from app.core.security import new_api_key, new_webhook_secret
 from app.models import ApiClient, ApiClientProfessional, ApiClientTerritory, Professional, Territory
-from app.schemas.api_client import ApiClientCreate, ApiClientCreated, ApiClientOut
+from app.schemas.api_client import (
+    ApiClientCreate,
+    ApiClientCreated,
+    ApiClientDetail,
+    ApiClientOut,
+    SlotCounts,
+)
 from app.services.audit import record as audit
+from app.services.slots.rules import free, lapsed_hold
 
 
 async def _check_ids(
@@ -110,16 +123,10 @@ def _client_out(
     )
 
 
-async def list_clients(
-    session: AsyncSession, cursor: str | None, limit: int
-) -> tuple[list[ApiClientOut], str | None]:
-    rows = (
-        await session.scalars(
-            keyset(select(ApiClient), ApiClient.created_at, ApiClient.id, cursor, limit)
-        )
-    ).all()
-    clients, next_cursor = page(rows, limit)
-    ids = [c.id for c in clients]
+async def _scopes(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, list[uuid.UUID]], dict[uuid.UUID, list[uuid.UUID]]]:
+    """The territories and the professionals of each client of `ids` (two queries)."""
     territories: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
     professionals: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
     if ids:
@@ -135,15 +142,75 @@ async def list_clients(
             )
         ):
             professionals[cid].append(pid)
+    return territories, professionals
+
+
+async def list_clients(
+    session: AsyncSession, cursor: str | None, limit: int
+) -> tuple[list[ApiClientOut], str | None]:
+    rows = (
+        await session.scalars(
+            keyset(select(ApiClient), ApiClient.created_at, ApiClient.id, cursor, limit)
+        )
+    ).all()
+    clients, next_cursor = page(rows, limit)
+    territories, professionals = await _scopes(session, [c.id for c in clients])
     return [_client_out(c, territories[c.id], professionals[c.id]) for c in clients], next_cursor
 
 
-async def revoke_client(session: AsyncSession, actor: Principal, client_id: uuid.UUID) -> None:
-    """Revoke a client's key; it is refused from then on (other processes: within the cache TTL)."""
+# The source's slots still to come, by what they are now (see `schemas.api_client.SlotCounts`).
+_SLOT_COUNTS = text(
+    f"""
+    SELECT count(*) FILTER (WHERE {free("s")}) AS free,
+           count(*) FILTER (WHERE s.status = 'held' AND NOT {lapsed_hold("s")}) AS held,
+           count(*) FILTER (WHERE s.status = 'booked') AS booked
+    FROM slots s
+    WHERE s.source_client_id = :client_id AND s.end_at > now() AND s.status <> 'cancelled'
+    """  # noqa: S608 (built from the shared rules' constants)
+)
+
+
+async def slot_counts(session: AsyncSession, client_id: uuid.UUID) -> SlotCounts:
+    """How many of the client's slots still to come are free, held and booked."""
+    row = (await session.execute(_SLOT_COUNTS, {"client_id": client_id})).one()
+    return SlotCounts(free=row.free, held=row.held, booked=row.booked)
+
+
+async def get_client(session: AsyncSession, client_id: uuid.UUID) -> ApiClient:
+    """The client, or 404."""
     client = await session.get(ApiClient, client_id)
     if client is None:
         raise NotFound(f"no API client {client_id}")
+    return client
+
+
+async def describe(session: AsyncSession, client: ApiClient) -> ApiClientOut:
+    """The client as the API shows it, with its territories and professionals."""
+    territories, professionals = await _scopes(session, [client.id])
+    return _client_out(client, territories[client.id], professionals[client.id])
+
+
+async def show_client(session: AsyncSession, client_id: uuid.UUID) -> ApiClientDetail:
+    """One client, its scope and the count of its slots still to come."""
+    out = await describe(session, await get_client(session, client_id))
+    return ApiClientDetail(**out.model_dump(), slots=await slot_counts(session, client_id))
+
+
+async def revoke_client(session: AsyncSession, actor: Principal, client_id: uuid.UUID) -> None:
+    """Revoke a client's key; it is refused from then on (other processes: within the cache TTL).
+
+    Its free slots stop being offered at once; the audit event counts what it leaves behind.
+    """
+    client = await get_client(session, client_id)
     client.active = False
     client.revoked_at = client.revoked_at or func.now()
     await session.flush()
-    await audit.record(session, actor, "client.revoke", "api_client", client.id)
+    counts = await slot_counts(session, client.id)
+    await audit.record(
+        session,
+        actor,
+        "client.revoke",
+        "api_client",
+        client.id,
+        detail={"slots": counts.model_dump()},
+    )

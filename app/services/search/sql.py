@@ -20,7 +20,7 @@ site's zone) is computed once per site, so a probe compares plain values.
 from sqlalchemy import text
 
 from app.services.outbox.tail import written_with
-from app.services.slots.rules import free, professional_offered, site_offered
+from app.services.slots.rules import free, professional_offered, site_offered, source_offered
 
 _HERE = "ll_to_earth(CAST(:lat AS float8), CAST(:lon AS float8))"
 _NOW = "CAST(:now AS timestamptz)"
@@ -52,6 +52,7 @@ _SITE_COLUMNS = f"""
 # Free (the shared rule, at the search's time) and starting in the window.
 _OPEN_IN_WINDOW = f"""
         {free("s", _NOW)}
+    AND {source_offered("s")}
     AND s.start_at >= CAST(:window_start AS timestamptz)
     AND s.start_at < si.window_end
     AND s.modality = ANY(CAST(:modalities AS text[]))

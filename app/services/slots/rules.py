@@ -9,7 +9,9 @@ client input).
   free again at once, before the sweeper passes), and the slot has not started yet. A slot whose
   start has passed is free for nobody: not offered by a search, not taken by a hold.
 - **Offered** to a regulator: its site is active, the site's territory is active and one of the
-  regulator's, and its professional is active.
+  regulator's, its professional is active, and its source (the practice software that pushed
+  it) is an active client. A revoked source's free slots are offered to nobody until an admin
+  hands them to another client; its held and booked slots keep their hold or booking.
 """
 
 
@@ -40,9 +42,16 @@ def professional_offered(professional: str = "p") -> str:
     return f"{professional}.active"
 
 
+def source_offered(slot: str = "s") -> str:
+    """The slot's source client is active (not revoked)."""
+    return f"""EXISTS (SELECT 1 FROM api_clients c_off
+                   WHERE c_off.id = {slot}.source_client_id AND c_off.active)"""  # noqa: S608
+
+
 def offered(slot: str = "s", territories: str = ":territories") -> str:
-    """The slot is offered in `territories`: its site and its professional are (see above)."""
+    """The slot is offered in `territories`: its site, professional and source are (see above)."""
     return f"""EXISTS (
         SELECT 1 FROM sites si_off JOIN professionals p_off ON p_off.id = {slot}.professional_id
         WHERE si_off.id = {slot}.site_id
-          AND {site_offered("si_off", territories)} AND {professional_offered("p_off")})"""  # noqa: S608
+          AND {site_offered("si_off", territories)} AND {professional_offered("p_off")})
+        AND {source_offered(slot)}"""  # noqa: S608
