@@ -128,7 +128,10 @@ async def _refusal(session: AsyncSession, principal: Principal, slot_id: uuid.UU
     elif state.status == "cancelled":
         reason = "the slot was cancelled by its practice"
     elif not state.offered:
-        reason = "the slot is no longer offered: its professional, site or territory is inactive"
+        reason = (
+            "the slot is no longer offered: its professional, site or territory is inactive, "
+            "or the practice software that published it was revoked"
+        )
     else:
         reason = "the slot was not free when the hold was attempted; retry"
     return SlotNotFree(reason, location="body.slot_id", slot_status=state.status)
