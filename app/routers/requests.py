@@ -53,7 +53,8 @@ async def create_request(
 async def read_request(
     request_id: uuid.UUID, session: SessionDep, principal: ReaderDep, cipher: CipherDep
 ) -> EnSusRequestOut:
-    """An en-sus request, for the regulators of its territory and the practices asked."""
+    """An en-sus request; its patient fields only for the requesting regulator and, once accepted,
+    the accepting practice, until it expires (`services/en_sus/access`)."""
     return await en_sus.read_request(session, principal, cipher, request_id)
 
 
