@@ -50,9 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search_engine = create_engine(url, settings, plans_per_execution=True)
         app.state.search_engine = search_engine
         app.state.search_sessionmaker = create_sessionmaker(search_engine)
-        # Expired holds and en-sus requests: swept in every process (leased with SKIP LOCKED).
+        # Expired holds, en-sus requests and idempotency records: swept in every process
+        # (leased with SKIP LOCKED).
         sweeper = asyncio.create_task(
-            run_sweeper(app.state.sessionmaker, settings.hold_sweep_interval_seconds),
+            run_sweeper(
+                app.state.sessionmaker,
+                settings.hold_sweep_interval_seconds,
+                settings.idempotency_ttl_seconds,
+            ),
             name="expiry-sweeper",
         )
         try:

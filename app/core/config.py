@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Background expiry of holds and en-sus requests, and how long an en-sus request stays open.
     hold_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     en_sus_request_ttl_seconds: int = Field(default=1800, ge=60, le=48 * 3600)
+    # How long an Idempotency-Key's record (sealed answer) is kept; the sweep deletes older ones.
+    idempotency_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> "Settings":

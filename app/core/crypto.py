@@ -50,12 +50,15 @@ class PatientCipher:
         self._keys: dict[bytes, AESGCM] = {}
         self._sealing_id = b""
         self._fingerprint_key = b""
+        # Every key's fingerprint key, so a digest made before a rotation still matches.
+        self._fingerprint_keys: list[bytes] = []
         for index, secret in enumerate(secrets):
             raw = secret.encode()
             key_id = _derive(raw, b"key id v1", KEY_ID_BYTES)
             if index == 0:
                 self._sealing_id = key_id
                 self._fingerprint_key = _derive(raw, b"fingerprint key v1", 32)
+            self._fingerprint_keys.append(_derive(raw, b"fingerprint key v1", 32))
             self._keys.setdefault(key_id, AESGCM(_derive(raw, b"aes-256-gcm key v1", 32)))
 
     @property
@@ -89,6 +92,14 @@ class PatientCipher:
     def fingerprint(self, data: bytes) -> bytes:
         """A keyed digest (HMAC-SHA-256) of `data`: comparable, but no dictionary attack on it."""
         return hmac.new(self._fingerprint_key, data, hashlib.sha256).digest()
+
+    def fingerprint_matches(self, data: bytes, digest: bytes) -> bool:
+        """Whether `digest` is the fingerprint of `data` under any configured key (in constant
+        time), so that a digest stored before a key rotation is still recognised."""
+        return any(
+            hmac.compare_digest(hmac.new(key, data, hashlib.sha256).digest(), digest)
+            for key in self._fingerprint_keys
+        )
 
     def seal_json(self, value: Any, context: str) -> bytes:
         return self.seal(orjson.dumps(value), context)

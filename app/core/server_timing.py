@@ -12,6 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.db_timing import DbClock, current_db_clock, instrument_engine, pool_checked_out
+from app.core.idempotency import REPLAYED_HEADER
 from app.core.metrics import (
     POOL_CHECKED_OUT,
     REQUEST_DB_SECONDS,
@@ -22,6 +23,7 @@ from app.core.metrics import (
 )
 
 UNMATCHED_ROUTE = "unmatched"
+_REPLAYED = REPLAYED_HEADER.lower().encode("latin-1")
 
 
 def route_template(scope: Scope) -> str:
@@ -31,9 +33,10 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
-def count_outcome(method: str, route: str, status: int) -> None:
-    """Count the hold or booking that a successful write on a hold/booking route made."""
-    if status >= 300:
+def count_outcome(method: str, route: str, status: int, replayed: bool = False) -> None:
+    """Count the hold or booking that a successful write on a hold/booking route made (an
+    idempotent replay made none)."""
+    if status >= 300 or replayed:
         return
     if method == "POST" and route in ("/v1/holds", "/v1/dispatch"):
         if status == 201:  # 200 is a renewal of a live hold, not a new one
@@ -88,11 +91,13 @@ class RequestTiming:
         clock = DbClock()
         token = current_db_clock.set(clock)
         status = 500
+        replayed = False
 
         async def timed_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, replayed
             if message["type"] == "http.response.start":
                 status = message["status"]
+                replayed = (_REPLAYED, b"true") in message.get("headers", [])
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 value = (
                     f'db;dur={clock.seconds * 1000:.3f};desc="{clock.statements} statements", '
@@ -112,6 +117,6 @@ class RequestTiming:
             REQUEST_SECONDS.labels(method, route).observe(time.perf_counter() - started)
             REQUEST_DB_SECONDS.labels(method, route).observe(clock.seconds)
             REQUESTS.labels(method, route, str(status)).inc()
-            count_outcome(method, route, status)
+            count_outcome(method, route, status, replayed)
             if engine is not None:
                 POOL_CHECKED_OUT.set(pool_checked_out(engine))

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, LargeBinary, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, LargeBinary, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -9,7 +9,11 @@ from app.models.base import Base, created_at, updated_at, uuid_pk
 
 
 class EnSusRequest(Base):
-    """A request for a professional to see a patient beyond their published slots ("en sus")."""
+    """A request for a professional to see a patient beyond their published slots ("en sus").
+
+    `criteria` (clear) holds only who was asked, by id; `reason` seals the patient fields (the
+    reason, the search, the distances and nearest sites of those asked).
+    """
 
     __tablename__ = "en_sus_requests"
     __table_args__ = (
@@ -17,6 +21,12 @@ class EnSusRequest(Base):
         CheckConstraint(
             "(status = 'accepted') = (accepted_by_professional_id IS NOT NULL)",
             name="accepted_has_professional",
+        ),
+        # The sweep's scan (`en_sus.expiry`) in every process: the open requests by expiry only.
+        Index(
+            "ix_en_sus_requests_open_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'open'"),
         ),
     )
 

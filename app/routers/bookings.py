@@ -8,7 +8,7 @@ from app.core.auth import PracticeSoftwareDep, Principal, RegulatorDep, require_
 from app.core.crypto import CipherDep
 from app.core.db import SessionDep
 from app.core.metrics import count_booking
-from app.routers.idempotent import IdempotencyKey, Sealed, idempotent
+from app.routers.idempotent import AuditedReplay, IdempotencyKey, idempotent, replayed
 from app.schemas.booking import BookingCreate, BookingOut, BookingStatusUpdate
 from app.services.bookings import service as bookings
 
@@ -39,7 +39,7 @@ async def book_hold(
         status.HTTP_201_CREATED,
         produce,
         required=True,
-        sealed=Sealed(cipher, "booking", "booking.read"),
+        audited_replay=AuditedReplay("booking", "booking.read"),
     )
 
 
@@ -90,5 +90,6 @@ async def report_status(
     response = await idempotent(
         request, session, practice, idempotency_key, body, status.HTTP_200_OK, produce
     )
-    count_booking(body.status)
+    if not replayed(response):
+        count_booking(body.status)
     return response

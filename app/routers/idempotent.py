@@ -1,7 +1,5 @@
 """The HTTP side of Idempotency-Key: replay the first answer, refuse a reused key."""
 
-import base64
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -16,7 +14,7 @@ from starlette.responses import Response
 
 from app.core import idempotency
 from app.core.auth import Principal
-from app.core.crypto import PatientCipher
+from app.core.crypto import request_cipher
 from app.core.errors import IdempotencyKeyMissing
 from app.services.audit import record as audit
 
@@ -32,25 +30,13 @@ IdempotencyKey = Annotated[
 
 
 @dataclass(frozen=True)
-class Sealed:
-    """An answer that holds patient data: remembered sealed with `cipher`, its body compared by
-    a keyed digest (a plain hash of a patient's name and birth date could be reversed by trying
-    them), and each replay audited as a read (`replay_action` on `resource_type`)."""
+class AuditedReplay:
+    """An answer that holds patient data: each replay is audited as a read (`action` on
+    `resource_type`). Every answer is remembered sealed and compared by a keyed digest
+    (`core/idempotency`); this one is also a disclosure when replayed."""
 
-    cipher: PatientCipher
     resource_type: str
-    replay_action: str
-
-    def _context(self, client_id: uuid.UUID, key: str) -> str:
-        return f"idempotency:{client_id}:{key}"
-
-    def seal(self, client_id: uuid.UUID, key: str, content: Any) -> Any:
-        sealed = self.cipher.seal_json(content, self._context(client_id, key))
-        return {"sealed": base64.b64encode(sealed).decode()}
-
-    def open(self, client_id: uuid.UUID, key: str, stored: Any) -> Any:
-        sealed = base64.b64decode(stored["sealed"])
-        return self.cipher.open_json(sealed, self._context(client_id, key))
+    action: str
 
 
 async def idempotent(
@@ -63,14 +49,15 @@ async def idempotent(
     produce: Callable[[], Awaitable[Any]],
     *,
     required: bool = False,
-    sealed: Sealed | None = None,
+    audited_replay: AuditedReplay | None = None,
 ) -> Response:
     """Run `produce` once per (client, key); the same key and body replay its answer.
 
     The claim, the write and the remembered answer commit together, so a failed write leaves
     the key free for a retry. `status_code` may depend on what `produce` returned. A `Response`
     returned by `produce` (a refusal whose own writes, such as its audit, must commit) is sent
-    as it is and not remembered: the key stays free for a retry.
+    as it is and not remembered: the key stays free for a retry. A replay carries the
+    `Idempotent-Replayed: true` header, by which the metrics know not to count it again.
     """
     if key is None:
         if required:
@@ -85,26 +72,25 @@ async def idempotent(
     canonical = orjson.dumps(
         body.model_dump(mode="json") if body is not None else None, option=orjson.OPT_SORT_KEYS
     )
-    if sealed is not None:
-        canonical = sealed.cipher.fingerprint(canonical)
+    cipher = request_cipher(request)
+    ttl = request.app.state.settings.idempotency_ttl_seconds
     client_id = principal.client_id
     replay = await idempotency.claim(
-        session, client_id, key, request.method, request.url.path, canonical
+        session, cipher, client_id, key, request.method, request.url.path, canonical, ttl
     )
     if replay is not None:
         content = replay.body
-        if sealed is not None:
-            content = sealed.open(client_id, key, content)
+        if audited_replay is not None:
             await audit.record(
                 session,
                 principal,
-                sealed.replay_action,
-                sealed.resource_type,
+                audited_replay.action,
+                audited_replay.resource_type,
                 content.get("id") if isinstance(content, dict) else None,
                 detail={"idempotent_replay": True},
             )
         return JSONResponse(
-            content, status_code=replay.status_code, headers={"Idempotent-Replayed": "true"}
+            content, status_code=replay.status_code, headers={idempotency.REPLAYED_HEADER: "true"}
         )
     produced = await produce()
     if isinstance(produced, Response):
@@ -112,9 +98,13 @@ async def idempotent(
         return produced
     content = jsonable_encoder(produced)
     code = _status(produced, status_code)
-    stored = sealed.seal(client_id, key, content) if sealed is not None else content
-    await idempotency.remember(session, client_id, key, code, stored)
+    await idempotency.remember(session, cipher, client_id, key, code, content)
     return JSONResponse(content, status_code=code)
+
+
+def replayed(response: Response) -> bool:
+    """Whether `response` replays a first answer (so it is no new hold or booking)."""
+    return response.headers.get(idempotency.REPLAYED_HEADER) == "true"
 
 
 def _status(produced: Any, status_code: int | Callable[[Any], int]) -> int:

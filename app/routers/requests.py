@@ -12,7 +12,7 @@ from app.core.auth import (
 )
 from app.core.crypto import CipherDep
 from app.core.db import SessionDep
-from app.routers.idempotent import IdempotencyKey, Sealed, idempotent
+from app.routers.idempotent import AuditedReplay, IdempotencyKey, idempotent
 from app.schemas.en_sus_request import EnSusAccept, EnSusRequestCreate, EnSusRequestOut
 from app.services.en_sus import service as en_sus
 
@@ -36,7 +36,7 @@ async def create_request(
         ttl = request.app.state.settings.en_sus_request_ttl_seconds
         return await en_sus.create_request(session, regulator, cipher, body, ttl)
 
-    # The answer holds the reason (patient data): remembered sealed, replays audited as reads.
+    # The answer holds the reason (patient data): its replays are audited as reads.
     return await idempotent(
         request,
         session,
@@ -45,7 +45,7 @@ async def create_request(
         body,
         status.HTTP_201_CREATED,
         produce,
-        sealed=Sealed(cipher, "en_sus_request", "request.read"),
+        audited_replay=AuditedReplay("en_sus_request", "request.read"),
     )
 
 
@@ -53,7 +53,8 @@ async def create_request(
 async def read_request(
     request_id: uuid.UUID, session: SessionDep, principal: ReaderDep, cipher: CipherDep
 ) -> EnSusRequestOut:
-    """An en-sus request, for the regulators of its territory and the practices asked."""
+    """An en-sus request; its patient fields only for the requesting regulator and, once accepted,
+    the accepting practice, until it expires (`services/en_sus/access`)."""
     return await en_sus.read_request(session, principal, cipher, request_id)
 
 

@@ -25,17 +25,21 @@ class EnSusAccept(Input):
 
 
 class EnSusProfessional(Output):
-    """A professional asked, nearest first, with the site of theirs nearest to the patient."""
+    """A professional asked. For a reader of the patient fields: nearest first, with the site of
+    theirs nearest to the patient and its distance; for the others, by id, without them."""
 
     id: uuid.UUID
     rpps: str
     family_name: str
     given_name: str
-    distance_km: float
-    site: SiteBrief
+    distance_km: float | None = None
+    site: SiteBrief | None = None
 
 
 class EnSusRequestOut(Output):
+    """An en-sus request; `criteria` and `reason` are null for a reader not allowed the patient
+    fields (`services/en_sus/access`)."""
+
     id: uuid.UUID
     status: RequestStatus
     territory_id: uuid.UUID
@@ -43,6 +47,6 @@ class EnSusRequestOut(Output):
     created_at: datetime
     accepted_by_professional_id: uuid.UUID | None
     accepted_at: datetime | None
-    criteria: dict[str, Any]
+    criteria: dict[str, Any] | None
     reason: str | None
     professionals: list[EnSusProfessional]

@@ -1,15 +1,19 @@
 """The background sweep (one task per app process, started by the lifespan in `app.main`).
 
 Each pass runs the expiry statements of the domains that own them, each batch in its own short
-transaction: `holds.expiry` (lapsed holds back to free), then `en_sus.expiry` (lapsed requests).
+transaction: `holds.expiry` (lapsed holds back to free), then `en_sus.expiry` (lapsed requests),
+then `core.idempotency.expire_records` (Idempotency-Key records past IDEMPOTENCY_TTL_SECONDS).
 """
 
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.idempotency import DEFAULT_TTL_SECONDS, expire_records
 from app.core.metrics import count_hold
 from app.services.en_sus.expiry import expire_requests
 from app.services.holds.expiry import expire_holds
@@ -20,37 +24,59 @@ SWEEP_INTERVAL_SECONDS = 5.0
 SWEEP_BATCH = 500
 
 
-async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
-    """One pass: holds then requests, each batch in its own short transaction."""
-    holds_freed = requests_expired = 0
+@dataclass(frozen=True)
+class Swept:
+    holds_freed: int
+    requests_expired: int
+    idempotency_records_deleted: int
+
+
+async def _drain(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    step: Callable[[AsyncSession], Awaitable[int]],
+) -> int:
+    """Run `step` in short transactions until a batch comes back short."""
+    total = 0
     while True:
         async with sessionmaker() as session, session.begin():
-            freed = await expire_holds(session, SWEEP_BATCH)
-        holds_freed += freed
-        if freed < SWEEP_BATCH:
-            break
-    while True:
-        async with sessionmaker() as session, session.begin():
-            expired = await expire_requests(session, SWEEP_BATCH)
-        requests_expired += expired
-        if expired < SWEEP_BATCH:
-            break
-    return holds_freed, requests_expired
+            done = await step(session)
+        total += done
+        if done < SWEEP_BATCH:
+            return total
+
+
+async def sweep_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    idempotency_ttl_seconds: float = DEFAULT_TTL_SECONDS,
+) -> Swept:
+    """One pass: holds, then requests, then idempotency records, each batch in its own short
+    transaction."""
+    return Swept(
+        holds_freed=await _drain(sessionmaker, lambda s: expire_holds(s, SWEEP_BATCH)),
+        requests_expired=await _drain(sessionmaker, lambda s: expire_requests(s, SWEEP_BATCH)),
+        idempotency_records_deleted=await _drain(
+            sessionmaker, lambda s: expire_records(s, idempotency_ttl_seconds, SWEEP_BATCH)
+        ),
+    )
 
 
 async def run_sweeper(
-    sessionmaker: async_sessionmaker[AsyncSession], interval: float = SWEEP_INTERVAL_SECONDS
+    sessionmaker: async_sessionmaker[AsyncSession],
+    interval: float = SWEEP_INTERVAL_SECONDS,
+    idempotency_ttl_seconds: float = DEFAULT_TTL_SECONDS,
 ) -> None:
     """Sweep every `interval` seconds (with jitter) until cancelled; a failed pass is logged."""
     while True:
         try:
-            holds_freed, requests_expired = await sweep_once(sessionmaker)
-            count_hold("expired", holds_freed)
-            if holds_freed or requests_expired:
+            swept = await sweep_once(sessionmaker, idempotency_ttl_seconds)
+            count_hold("expired", swept.holds_freed)
+            if swept.holds_freed or swept.requests_expired or swept.idempotency_records_deleted:
                 logger.info(
-                    "expiry sweep: %d holds freed, %d en-sus requests expired",
-                    holds_freed,
-                    requests_expired,
+                    "expiry sweep: %d holds freed, %d en-sus requests expired, "
+                    "%d idempotency records deleted",
+                    swept.holds_freed,
+                    swept.requests_expired,
+                    swept.idempotency_records_deleted,
                 )
         except asyncio.CancelledError:
             raise

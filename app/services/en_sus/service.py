@@ -11,8 +11,11 @@ Rules (issue 4):
   later accepts are 409.
 - A request is open for REQUEST_TTL_SECONDS; an open request past its expiry reads as expired
   and is swept to `expired` by the background loop (`en_sus.expiry`).
-- The reason and the search criteria (the patient's location, their médecin traitant) are
-  sealed together (patient data); only the list of professionals asked is kept in clear.
+- The reason, the search criteria (the patient's location, their médecin traitant) and the
+  professionals' distances and nearest sites (which give the location back by trilateration)
+  are sealed together (patient data). Only who was asked is kept in clear, by id (an order
+  nearest first would give the location back too), to tell their practices.
+- Who reads the patient fields: `en_sus.access` (one rule for every read path).
 """
 
 import uuid
@@ -34,6 +37,7 @@ from app.schemas.en_sus_request import (
 from app.schemas.search import SiteBrief
 from app.services.audit import record as audit
 from app.services.en_sus import sql
+from app.services.en_sus.access import Access, access_of, asked_ids
 from app.services.en_sus.errors import RequestNotOpen
 from app.services.search.location import patient_location
 
@@ -45,11 +49,17 @@ def _context(request_id: uuid.UUID) -> str:
     return f"en_sus_requests.reason:{request_id}"
 
 
-def _asked_ids(row: Row[Any]) -> list[uuid.UUID]:
-    return [uuid.UUID(p["id"]) for p in row.criteria.get("professionals", [])]
+def _professionals(row: Row[Any], sealed: dict[str, Any] | None) -> list[EnSusProfessional]:
+    """Who was asked: nearest first with distances and sites for a reader of the patient fields
+    (`sealed`), else by id. Requests sealed before issue 9 kept no distances: by id too."""
+    clear = {p["id"]: p for p in row.criteria.get("professionals", [])}
+    nearest = (sealed or {}).get("asked")
+    if nearest is None:
+        return [EnSusProfessional.model_validate(p) for p in clear.values()]
+    return [EnSusProfessional.model_validate({**clear[p["id"]], **p}) for p in nearest]
 
 
-def _out(row: Row[Any], sealed: dict[str, Any], asked: list[EnSusProfessional]) -> EnSusRequestOut:
+def _out(row: Row[Any], sealed: dict[str, Any] | None) -> EnSusRequestOut:
     return EnSusRequestOut(
         id=row.id,
         status="expired" if row.lapsed else row.status,
@@ -58,16 +68,18 @@ def _out(row: Row[Any], sealed: dict[str, Any], asked: list[EnSusProfessional]) 
         created_at=row.created_at,
         accepted_by_professional_id=row.accepted_by_professional_id,
         accepted_at=row.accepted_at,
-        criteria=sealed.get("search", {}),
-        reason=sealed.get("reason"),
-        professionals=asked,
+        criteria=sealed.get("search", {}) if sealed is not None else None,
+        reason=sealed.get("reason") if sealed is not None else None,
+        professionals=_professionals(row, sealed),
     )
 
 
-def _opened(row: Row[Any], cipher: PatientCipher) -> EnSusRequestOut:
-    sealed = cipher.open_json(row.reason, _context(row.id)) if row.reason is not None else {}
-    asked = [EnSusProfessional.model_validate(p) for p in row.criteria["professionals"]]
-    return _out(row, sealed, asked)
+def _answer(row: Row[Any], principal: Principal, cipher: PatientCipher) -> EnSusRequestOut:
+    """The request as `principal` may read it: its patient fields opened only if allowed."""
+    sealed: dict[str, Any] | None = None
+    if access_of(row, principal) is Access.PATIENT:
+        sealed = cipher.open_json(row.reason, _context(row.id)) if row.reason is not None else {}
+    return _out(row, sealed)
 
 
 async def _territory(
@@ -104,22 +116,33 @@ async def create_request(
             "max_asked": MAX_ASKED,
         },
     )
-    asked = [
-        EnSusProfessional(
-            id=r.id,
-            rpps=r.rpps,
-            family_name=r.family_name,
-            given_name=r.given_name,
-            distance_km=round(float(r.distance_m) / 1000, 3),
-            site=SiteBrief(id=r.site_id, name=r.site_name, address=r.address, postcode=r.postcode),
-        )
-        for r in rows
-    ]
+    asked = rows.all()
     request_id = uuid.uuid4()
-    criteria = {"professionals": [p.model_dump(mode="json") for p in asked]}
+    by_id = sorted(asked, key=lambda r: r.id)
+    criteria = {
+        "professionals": [
+            {
+                "id": str(r.id),
+                "rpps": r.rpps,
+                "family_name": r.family_name,
+                "given_name": r.given_name,
+            }
+            for r in by_id
+        ]
+    }
     sealed = {
         "reason": data.reason,
         "search": data.model_dump(mode="json", exclude={"reason"}, exclude_none=True),
+        "asked": [
+            {
+                "id": str(r.id),
+                "distance_km": round(float(r.distance_m) / 1000, 3),
+                "site": SiteBrief(
+                    id=r.site_id, name=r.site_name, address=r.address, postcode=r.postcode
+                ).model_dump(mode="json"),
+            }
+            for r in asked
+        ],
     }
     row = (
         await session.execute(
@@ -131,28 +154,18 @@ async def create_request(
                 "criteria": orjson.dumps(criteria).decode(),
                 "reason": cipher.seal_json(sealed, _context(request_id)),
                 "ttl": ttl_seconds,
-                "professional_ids": [p.id for p in asked],
+                "professional_ids": [r.id for r in by_id],
                 "asked_count": len(asked),
                 **audit.actor_params(principal),
             },
         )
     ).one()
-    return _out(row, sealed, asked)
-
-
-def _visible_to(row: Row[Any], principal: Principal) -> bool:
-    if principal.role == "admin":
-        return True
-    if principal.role == "regulator":
-        return bool(row.territory_id in principal.territory_ids)
-    if principal.role == "practice_software":
-        return not principal.professional_ids.isdisjoint(_asked_ids(row))
-    return False
+    return _out(row, sealed)
 
 
 async def _visible(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> Row[Any]:
     row = (await session.execute(sql.READ, {"id": request_id})).one_or_none()
-    if row is None or not _visible_to(row, principal):
+    if row is None or access_of(row, principal) is Access.NONE:
         raise NotFound(f"no en-sus request {request_id}", location="path.request_id")
     return row
 
@@ -160,9 +173,9 @@ async def _visible(session: AsyncSession, principal: Principal, request_id: uuid
 async def read_request(
     session: AsyncSession, principal: Principal, cipher: PatientCipher, request_id: uuid.UUID
 ) -> EnSusRequestOut:
-    """An en-sus request: for the regulators of its territory and the practices asked.
+    """An en-sus request, its patient fields only for who may read them (`en_sus.access`).
 
-    Rule: the reason is patient data, so every read is audited.
+    Rule: every read is audited, with whether the patient fields were disclosed.
     """
     row = await _visible(session, principal, request_id)
     await audit.record(
@@ -172,8 +185,9 @@ async def read_request(
         "en_sus_request",
         request_id,
         territory_id=row.territory_id,
+        detail={"patient_fields": access_of(row, principal) is Access.PATIENT},
     )
-    return _opened(row, cipher)
+    return _answer(row, principal, cipher)
 
 
 async def accept_request(
@@ -190,7 +204,7 @@ async def accept_request(
     """
     row = await _visible(session, principal, request_id)
     principal.require_professional(data.professional_id)
-    asked = _asked_ids(row)
+    asked = asked_ids(row)
     if data.professional_id not in asked:
         raise InvalidInput(
             "this professional was not asked by this request", location="body.professional_id"
@@ -214,4 +228,4 @@ async def accept_request(
             location="path.request_id",
             request_status=status,
         )
-    return _opened(accepted, cipher)
+    return _answer(accepted, principal, cipher)
