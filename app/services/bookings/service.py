@@ -85,7 +85,7 @@ async def book_hold(
 ) -> BookingOut:
     """Turn the regulator's live hold into a booking with the sealed patient minimum.
 
-    Rule: only a hold of this regulator that has not expired (at the transaction's time); a
+    Rule: only a hold of this regulator that has not expired (at the statement's time); a
     hold that lapses while the booking arrives is a 409 and the slot is not booked.
     """
     sealed = cipher.seal_json(

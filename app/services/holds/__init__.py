@@ -2,5 +2,7 @@
 
 Rules owned: one conditional statement takes a slot (`take`); renew and release (`lifecycle`);
 a lapsed hold is free at once and is swept back to free (`expiry`); every writer locks the
-slot row before its bookings row.
+slot row before its bookings row. Expiries and the lapsed and live checks are at the
+statement's time (`statement_timestamp()`): a hold taken late in a long transaction lasts what
+was asked, and a hold that lapsed during it is lapsed.
 """

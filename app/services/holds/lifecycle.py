@@ -34,16 +34,16 @@ _RENEW = text(
     WITH mine AS (
         SELECT b.id, b.slot_id, b.expires_at FROM bookings b
         WHERE b.slot_id = :slot_id AND b.regulator_client_id = :actor_id
-          AND b.status = 'held' AND b.expires_at >= now()
+          AND b.status = 'held' AND b.expires_at >= statement_timestamp()
     ), slot AS (
         UPDATE slots s
-        SET hold_expires_at = now() + make_interval(secs => CAST(:ttl AS int)),
-            version = s.version + 1, updated_at = now()
+        SET hold_expires_at = statement_timestamp() + make_interval(secs => CAST(:ttl AS int)),
+            version = s.version + 1, updated_at = statement_timestamp()
         FROM mine
         WHERE s.id = mine.slot_id AND s.status = 'held' AND s.hold_expires_at = mine.expires_at
         RETURNING s.id, s.site_id, s.hold_expires_at
     ), renewed AS (
-        UPDATE bookings b SET expires_at = slot.hold_expires_at, updated_at = now()
+        UPDATE bookings b SET expires_at = slot.hold_expires_at, updated_at = statement_timestamp()
         FROM slot, mine WHERE b.id = mine.id AND b.status = 'held'
         RETURNING b.id, b.slot_id, b.expires_at
     ), place AS (
@@ -77,12 +77,12 @@ _RELEASE = text(
         WHERE b.id = :hold_id AND b.regulator_client_id = :actor_id AND b.status = 'held'
     ), freed AS (
         UPDATE slots s SET status = 'free', hold_expires_at = NULL,
-                           version = s.version + 1, updated_at = now()
+                           version = s.version + 1, updated_at = statement_timestamp()
         FROM mine
         WHERE s.id = mine.slot_id AND s.status = 'held' AND s.hold_expires_at = mine.expires_at
         RETURNING s.id, s.external_id, s.source_client_id, s.site_id
     ), released AS (
-        UPDATE bookings b SET status = 'released', updated_at = now()
+        UPDATE bookings b SET status = 'released', updated_at = statement_timestamp()
         FROM freed, mine WHERE b.id = mine.id AND b.status = 'held'
         RETURNING b.id
     ), place AS (
@@ -97,7 +97,7 @@ _RELEASE = text(
 
 _SLOT_STATE = text(
     f"""
-    SELECT s.status, s.start_at > now() AS open, si.territory_id,
+    SELECT s.status, s.start_at > statement_timestamp() AS open, si.territory_id,
            {offered("s", ":territories")} AS offered
     FROM slots s JOIN sites si ON si.id = s.site_id
     WHERE s.id = :slot_id
