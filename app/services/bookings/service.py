@@ -19,7 +19,7 @@ from app.core.errors import Conflict, NotFound
 from app.schemas.booking import BookingCreate, BookingOut, Patient, ReportedStatus
 from app.services.audit import record as audit
 from app.services.bookings import sql
-from app.services.holds.errors import HoldNotLive
+from app.services.holds.errors import HoldNotLive, hold_not_live
 
 
 def _context(booking_id: uuid.UUID) -> str:
@@ -65,15 +65,10 @@ async def _hold_refusal(
     row = await _read(session, hold_id)
     if row is None or not _owned_by(row, principal):
         return NotFound(f"no hold {hold_id} of yours", location="body.hold_id")
-    if row.status == "held" and not row.live:
-        detail = f"the hold expired at {row.expires_at.isoformat()}; hold the slot again"
-    elif row.status == "held":
+    if row.status == "held" and row.live:
         detail = "the slot is no longer held by this hold; hold it again"
-    elif row.status in ("released", "expired"):
-        detail = f"the hold was {row.status}; hold the slot again"
-    else:
-        detail = f"this hold is already a booking ({row.status})"
-    return HoldNotLive(detail, location="body.hold_id", hold_status=row.status)
+        return HoldNotLive(detail, location="body.hold_id", hold_status=row.status)
+    return hold_not_live(row.status, row.expires_at, location="body.hold_id")
 
 
 async def book_hold(
