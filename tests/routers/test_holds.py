@@ -565,3 +565,27 @@ async def test_renewal_replayed_with_its_idempotency_key_answers_200_again(
         {"id": hold_id},
     )
     assert events == 1
+
+
+async def test_release_of_a_hold_that_became_a_booking_is_409_and_keeps_the_booking(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session)
+    [slot_id] = await add_slots(session, world, 1)
+    hold_id = await _hold(client, world.regulator_key, slot_id)
+    patient = {
+        "family_name": "Durand",
+        "given_name": "Léa",
+        "birth_date": "1984-05-17",
+        "phone": "0612345678",
+    }
+    booked = await client.post(
+        "/v1/bookings",
+        json={"hold_id": hold_id, "patient": patient},
+        headers=headers(world.regulator_key, **{"Idempotency-Key": "book-1"}),
+    )
+    assert booked.status_code == 201, booked.text
+    response = await client.delete(f"/v1/holds/{hold_id}", headers=headers(world.regulator_key))
+    assert response.status_code == 409
+    assert f"/v1/bookings/{hold_id}/cancel" in response.json()["detail"]
+    assert (await _slot(session, slot_id))[0] == "booked"

@@ -56,11 +56,17 @@ _RELEASE = text(
         SELECT freed.*, si.territory_id, r.id AS hold_id
         FROM freed JOIN sites si ON si.id = freed.site_id CROSS JOIN released r
     ), {_RELEASE_TAIL}
-    SELECT (SELECT count(*) FROM freed) AS freed, (SELECT count(*) FROM place) AS released,
-           (SELECT status FROM bookings
-            WHERE id = :hold_id AND regulator_client_id = :actor_id) AS status
+    SELECT (SELECT count(*) FROM freed) AS freed, (SELECT count(*) FROM place) AS released
     """  # noqa: S608 (built from constants only)
 )
+
+# Read in a statement of its own, after a release that freed nothing: the release's snapshot
+# predates what committed while it waited on the slot row (a booking of this very hold).
+_HOLD_STATUS = text(
+    "SELECT status FROM bookings WHERE id = :hold_id AND regulator_client_id = :actor_id"
+)
+# A release that lost a race to a renewal of the hold is tried again, this many times at most.
+_RELEASE_ATTEMPTS = 3
 
 _SLOT_STATE = text(
     f"""
@@ -128,17 +134,27 @@ async def release_hold(session: AsyncSession, principal: Principal, hold_id: uui
     """Release the regulator's hold: the slot is free again at once.
 
     Rule: releasing a hold that already lapsed or was released changes nothing (204); a hold
-    that became a booking is a 409 (cancel the booking instead).
+    that became a booking is a 409 (cancel the booking instead), also when that booking
+    committed while the release waited on the slot row: the hold's status is then read afresh.
     """
     params = {"hold_id": hold_id, **audit.actor_params(principal)}
-    row = (await session.execute(_RELEASE, params)).one()
-    if row.freed != row.released:  # never seen: every writer locks the slot first; roll back
-        raise Conflict("the hold changed while it was released; retry", location="path.hold_id")
-    if row.status is None:
-        raise NotFound(f"no hold {hold_id} of yours", location="path.hold_id")
-    if not row.released and row.status not in ("released", "expired", "held"):
-        raise Conflict(
-            f"this hold became a booking ({row.status}); cancel it with "
-            f"POST /v1/bookings/{hold_id}/cancel",
-            location="path.hold_id",
-        )
+    for _ in range(_RELEASE_ATTEMPTS):
+        row = (await session.execute(_RELEASE, params)).one()
+        if row.freed != row.released:  # never seen: every writer locks the slot first; roll back
+            raise Conflict("the hold changed while it was released; retry", location="path.hold_id")
+        if row.released:
+            return
+        status = await session.scalar(_HOLD_STATUS, params)
+        if status is None:
+            raise NotFound(f"no hold {hold_id} of yours", location="path.hold_id")
+        if status in ("released", "expired"):
+            return
+        if status != "held":
+            raise Conflict(
+                f"this hold became a booking ({status}); cancel it with "
+                f"POST /v1/bookings/{hold_id}/cancel",
+                location="path.hold_id",
+                hold_status=status,
+            )
+        # Still held: a renewal moved its expiry while this release waited; try again.
+    raise Conflict("the hold kept changing while it was released; retry", location="path.hold_id")
