@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     search_slots_per_site: int = Field(default=3, ge=1, le=50)
     # Background expiry of holds and en-sus requests, and how long an en-sus request stays open.
     hold_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    # A hold's whole life, renewals included, counted from its creation; at least the longest
+    # single hold (900 s, `schemas.hold.MAX_HOLD_SECONDS`), so only renewals are ever cut by it.
+    hold_max_lifetime_seconds: int = Field(default=900, ge=900, le=3600)
     en_sus_request_ttl_seconds: int = Field(default=1800, ge=60, le=48 * 3600)
     # How long an Idempotency-Key's record (sealed answer) is kept; the sweep deletes older ones.
     idempotency_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)

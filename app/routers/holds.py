@@ -5,18 +5,14 @@ from fastapi import APIRouter, Request, Response, status
 from app.core.auth import RegulatorDep
 from app.core.db import SessionDep
 from app.routers.idempotent import IdempotencyKey, idempotent
-from app.schemas.hold import HoldCreate, HoldOut
+from app.schemas.hold import HoldCreate, HoldOut, HoldRenew
 from app.services.holds import lifecycle as holds
+from app.services.holds import renew
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=HoldOut,
-    responses={200: {"model": HoldOut, "description": "the regulator's live hold, renewed"}},
-)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=HoldOut)
 async def hold_slot(
     request: Request,
     body: HoldCreate,
@@ -24,15 +20,38 @@ async def hold_slot(
     regulator: RegulatorDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Hold a free slot for `ttl_seconds` (201), or renew your live hold on it (200)."""
+    """Hold a free slot for `ttl_seconds`; a held slot is a 409, even held by your client."""
 
     async def produce() -> HoldOut:
         return await holds.hold_slot(session, regulator, body)
 
-    def status_of(hold: HoldOut) -> int:
-        return status.HTTP_200_OK if hold.renewed else status.HTTP_201_CREATED
+    return await idempotent(
+        request, session, regulator, idempotency_key, body, status.HTTP_201_CREATED, produce
+    )
 
-    return await idempotent(request, session, regulator, idempotency_key, body, status_of, produce)
+
+@router.post("/{hold_id}/renew", response_model=HoldOut)
+async def renew_hold(
+    hold_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    regulator: RegulatorDep,
+    body: HoldRenew | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Your live hold now expires `ttl_seconds` from now, at most `HOLD_MAX_LIFETIME_SECONDS`
+    after it was taken."""
+    data = body or HoldRenew()
+    max_life = request.app.state.settings.hold_max_lifetime_seconds
+
+    async def produce() -> HoldOut:
+        return await renew.renew_hold(
+            session, regulator, hold_id, data, max_lifetime_seconds=max_life
+        )
+
+    return await idempotent(
+        request, session, regulator, idempotency_key, data, status.HTTP_200_OK, produce
+    )
 
 
 @router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT)

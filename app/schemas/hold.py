@@ -13,15 +13,22 @@ MIN_HOLD_SECONDS = 10
 
 
 class HoldCreate(Input):
-    """`POST /v1/holds`: hold a slot, or renew this regulator's live hold on it."""
+    """`POST /v1/holds`: hold a free slot (a held slot is refused, whoever holds it)."""
 
     slot_id: uuid.UUID
     ttl_seconds: int = Field(default=DEFAULT_HOLD_SECONDS, ge=MIN_HOLD_SECONDS, le=MAX_HOLD_SECONDS)
 
 
+class HoldRenew(Input):
+    """`POST /v1/holds/{id}/renew`: the hold now expires `ttl_seconds` from now (capped)."""
+
+    ttl_seconds: int = Field(default=DEFAULT_HOLD_SECONDS, ge=MIN_HOLD_SECONDS, le=MAX_HOLD_SECONDS)
+
+
 class HoldOut(Output):
+    """A live hold. `ttl_seconds`: what was granted (a renewal may be cut by the lifetime cap)."""
+
     id: uuid.UUID
     slot_id: uuid.UUID
     expires_at: datetime
     ttl_seconds: int
-    renewed: bool = False

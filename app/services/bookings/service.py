@@ -19,7 +19,10 @@ from app.core.errors import Conflict, NotFound
 from app.schemas.booking import BookingCreate, BookingOut, Patient, ReportedStatus
 from app.services.audit import record as audit
 from app.services.bookings import sql
-from app.services.holds.errors import HoldNotLive
+from app.services.holds.errors import HoldNotLive, hold_not_live
+
+# A booking that lost a race to a renewal of its hold is tried again, this many times at most.
+_BOOK_ATTEMPTS = 3
 
 
 def _context(booking_id: uuid.UUID) -> str:
@@ -61,19 +64,14 @@ def _owned_by(row: Row[Any] | None, principal: Principal) -> bool:
 
 async def _hold_refusal(
     session: AsyncSession, principal: Principal, hold_id: uuid.UUID
-) -> Exception:
+) -> Exception | None:
+    """Why the hold was not booked, read afresh; None when it is live (it lost a race: retry)."""
     row = await _read(session, hold_id)
     if row is None or not _owned_by(row, principal):
         return NotFound(f"no hold {hold_id} of yours", location="body.hold_id")
-    if row.status == "held" and not row.live:
-        detail = f"the hold expired at {row.expires_at.isoformat()}; hold the slot again"
-    elif row.status == "held":
-        detail = "the slot is no longer held by this hold; hold it again"
-    elif row.status in ("released", "expired"):
-        detail = f"the hold was {row.status}; hold the slot again"
-    else:
-        detail = f"this hold is already a booking ({row.status})"
-    return HoldNotLive(detail, location="body.hold_id", hold_status=row.status)
+    if row.status == "held" and row.live:  # a renewal moved its expiry while the booking waited
+        return None
+    return hold_not_live(row.status, row.expires_at, location="body.hold_id")
 
 
 async def book_hold(
@@ -85,8 +83,9 @@ async def book_hold(
 ) -> BookingOut:
     """Turn the regulator's live hold into a booking with the sealed patient minimum.
 
-    Rule: only a hold of this regulator that has not expired (at the transaction's time); a
-    hold that lapses while the booking arrives is a 409 and the slot is not booked.
+    Rule: only a hold of this regulator that has not expired (at the statement's time); a
+    hold that lapses while the booking arrives is a 409 and the slot is not booked; a booking
+    that waited behind a renewal of its hold is decided again on a fresh snapshot.
     """
     sealed = cipher.seal_json(
         {"patient": data.patient.model_dump(mode="json"), "reason": data.reason},
@@ -98,16 +97,22 @@ async def book_hold(
         "key": idempotency_key,
         **audit.actor_params(principal),
     }
-    try:
-        row = (await session.execute(sql.BOOK, params)).one_or_none()
-    except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "23505":
-            raise Conflict(
-                "this Idempotency-Key already booked another hold", location="Idempotency-Key"
-            ) from None
-        raise
-    if row is None:
-        raise await _hold_refusal(session, principal, data.hold_id)
+    for _ in range(_BOOK_ATTEMPTS):
+        try:
+            row = (await session.execute(sql.BOOK, params)).one_or_none()
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "23505":
+                raise Conflict(
+                    "this Idempotency-Key already booked another hold", location="Idempotency-Key"
+                ) from None
+            raise
+        if row is not None:
+            break
+        refusal = await _hold_refusal(session, principal, data.hold_id)
+        if refusal is not None:
+            raise refusal
+    else:
+        raise Conflict("the hold kept changing while it was booked; retry", location="body.hold_id")
     if row.id is None:  # the hold lapsed and the slot was taken meanwhile: refuse, roll back
         raise HoldNotLive("the hold expired while the booking arrived", location="body.hold_id")
     return _out(row, data.patient, data.reason)

@@ -1,7 +1,8 @@
 """The bookings' statements: book a hold, move a booking between statuses, read one.
 
 Each write is one statement with its events and audit event; like every write path it locks
-the slot row before its bookings row.
+the slot row before its bookings row. Times are the statement's (`statement_timestamp()`), not
+the transaction's start (`now()`): whether a hold is still live is decided when it is booked.
 """
 
 from sqlalchemy import text
@@ -40,16 +41,17 @@ BOOK = text(
     WITH mine AS (
         SELECT b.id, b.slot_id, b.expires_at FROM bookings b
         WHERE b.id = :hold_id AND b.regulator_client_id = :actor_id
-          AND b.status = 'held' AND b.expires_at > now()
+          AND b.status = 'held' AND b.expires_at > statement_timestamp()
     ), slot AS (
         UPDATE slots s SET status = 'booked', hold_expires_at = NULL,
-                           version = s.version + 1, updated_at = now()
+                           version = s.version + 1, updated_at = statement_timestamp()
         FROM mine
         WHERE s.id = mine.slot_id AND s.status = 'held' AND s.hold_expires_at = mine.expires_at
         RETURNING {SLOT_COLUMNS}
     ), written AS (
         UPDATE bookings b SET status = 'booked', patient = :patient, idempotency_key = :key,
-                              booked_at = now(), updated_at = now()
+                              booked_at = statement_timestamp(),
+                              updated_at = statement_timestamp()
         FROM slot, mine WHERE b.id = mine.id AND b.status = 'held'
         RETURNING b.id, b.status, b.booked_at, b.updated_at
     ), place AS (
@@ -83,11 +85,11 @@ TRANSITION = text(
                    ELSE s.source_client_id = :actor_id END
     ), slot AS (
         UPDATE slots s SET status = COALESCE(CAST(:slot_status AS text), s.status),
-                           version = s.version + 1, updated_at = now()
+                           version = s.version + 1, updated_at = statement_timestamp()
         FROM mine WHERE s.id = mine.slot_id AND s.status = 'booked'
         RETURNING {SLOT_COLUMNS}
     ), written AS (
-        UPDATE bookings b SET status = :to_status, updated_at = now()
+        UPDATE bookings b SET status = :to_status, updated_at = statement_timestamp()
         FROM slot, mine WHERE b.id = mine.id AND b.status = :from_status
         RETURNING b.id, b.status, b.booked_at, b.updated_at
     ), place AS (
@@ -102,7 +104,7 @@ READ = text(
     SELECT p.id AS slot_id, p.external_id, p.start_at, p.end_at, p.modality, p.professional_id,
            p.site_id, p.source_client_id, si.territory_id,
            w.id, w.status, w.booked_at, w.updated_at, w.patient, w.regulator_client_id,
-           w.expires_at, w.expires_at > now() AS live
+           w.expires_at, w.expires_at > statement_timestamp() AS live
     FROM bookings w JOIN slots p ON p.id = w.slot_id JOIN sites si ON si.id = p.site_id
     WHERE w.id = :booking_id
     """

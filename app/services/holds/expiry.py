@@ -31,17 +31,17 @@ _EXPIRE_HOLDS = text(
     f"""
     WITH due AS (
         SELECT s.id FROM slots s
-        WHERE {lapsed_hold("s")}
+        WHERE {lapsed_hold("s", "statement_timestamp()")}
         ORDER BY s.hold_expires_at
         LIMIT :batch
         FOR UPDATE SKIP LOCKED
     ), freed AS (
         UPDATE slots s SET status = 'free', hold_expires_at = NULL,
-                           version = s.version + 1, updated_at = now()
-        FROM due WHERE s.id = due.id AND {lapsed_hold("s")}
+                           version = s.version + 1, updated_at = statement_timestamp()
+        FROM due WHERE s.id = due.id AND {lapsed_hold("s", "statement_timestamp()")}
         RETURNING s.id, s.external_id, s.source_client_id, s.site_id
     ), lapsed AS (
-        UPDATE bookings b SET status = 'expired', updated_at = now()
+        UPDATE bookings b SET status = 'expired', updated_at = statement_timestamp()
         FROM freed WHERE b.slot_id = freed.id AND b.status = 'held'
         RETURNING b.id, b.slot_id, b.regulator_client_id
     ), place AS (

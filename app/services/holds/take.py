@@ -31,8 +31,9 @@ from app.services.audit import record as audit
 from app.services.outbox.tail import written_with
 from app.services.slots.rules import free, offered
 
-# Free and offered in the regulator's territories: the shared rules (`slots.rules`).
-FREE_AND_OFFERED = f"{free('s')} AND {offered('s', ':territories')}"
+# Free and offered in the regulator's territories: the shared rules (`slots.rules`), at the
+# statement's time (a dispatch's transaction may have started seconds earlier).
+FREE_AND_OFFERED = f"{free('s', 'statement_timestamp()')} AND {offered('s', ':territories')}"
 
 
 # The hold's events (the lapsed hold it replaces, the new one) and its audit event.
@@ -77,17 +78,20 @@ def _take_sql(lock: str) -> TextClause:
             {lock}
         ), held AS (
             UPDATE slots s
-            SET status = 'held', hold_expires_at = now() + make_interval(secs => CAST(:ttl AS int)),
-                version = s.version + 1, updated_at = now()
+            SET status = 'held',
+                hold_expires_at = statement_timestamp() + make_interval(secs => CAST(:ttl AS int)),
+                version = s.version + 1, updated_at = statement_timestamp()
             WHERE s.id = (SELECT id FROM pick) AND {FREE_AND_OFFERED}
             RETURNING s.id, s.external_id, s.source_client_id, s.site_id, s.hold_expires_at
         ), lapsed AS (
-            UPDATE bookings b SET status = 'expired', updated_at = now()
+            UPDATE bookings b SET status = 'expired', updated_at = statement_timestamp()
             FROM held WHERE b.slot_id = held.id AND b.status = 'held'
             RETURNING b.id, b.slot_id
         ), hold AS (
-            INSERT INTO bookings (slot_id, regulator_client_id, status, expires_at)
-            SELECT held.id, :actor_id, 'held', held.hold_expires_at
+            INSERT INTO bookings (slot_id, regulator_client_id, status, expires_at, created_at,
+                                  updated_at)
+            SELECT held.id, :actor_id, 'held', held.hold_expires_at, statement_timestamp(),
+                   statement_timestamp()
             FROM held CROSS JOIN (SELECT count(*) FROM lapsed) AS expired_first
             RETURNING id, slot_id, expires_at
         ), place AS (
