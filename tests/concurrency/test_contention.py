@@ -1,5 +1,6 @@
-"""Dispatch under contention: dispatches racing pushes, releases, bookings and cancellations on
-the same slots from two uvicorn processes. No 5xx, no deadlock, no slot taken twice."""
+"""Dispatch under contention: dispatches racing pushes, renewals, releases, bookings and
+cancellations on the same slots from two uvicorn processes. No 5xx, no deadlock, no slot taken
+twice."""
 
 import asyncio
 import random
@@ -55,7 +56,7 @@ async def _agenda(engine: AsyncEngine, slot_ids: list[Any], site_id: Any) -> lis
         ]
 
 
-async def test_dispatches_racing_pushes_releases_and_bookings_never_error_or_deadlock(
+async def test_dispatches_racing_pushes_renewals_and_bookings_never_error_or_deadlock(
     servers: list[str], committed: Build, committing_engine: AsyncEngine
 ) -> None:
     world, keys = await _world_with_slots(committed, professionals=3, slots_each=10, regulators=4)
@@ -82,6 +83,15 @@ async def test_dispatches_racing_pushes_releases_and_bookings_never_error_or_dea
                     await asyncio.sleep(0.02)
                     continue
                 hold_id = got.json()["hold"]["id"]
+                if rng.random() < 0.4:
+                    await call(
+                        client,
+                        "renew",
+                        "POST",
+                        f"/v1/holds/{hold_id}/renew",
+                        json={"ttl_seconds": 120},
+                        headers=headers(key),
+                    )
                 if rng.random() < 0.5:
                     await call(
                         client, "release", "DELETE", f"/v1/holds/{hold_id}", headers=headers(key)
@@ -130,6 +140,7 @@ async def test_dispatches_racing_pushes_releases_and_bookings_never_error_or_dea
     assert not errors, statuses
     assert statuses[("dispatch", 201)] > 20, statuses  # the race really ran
     assert statuses[("push", 200)] > 5, statuses
+    assert statuses[("renew", 200)] > 5, statuses
     assert await _deadlocks(committing_engine) == deadlocks_before, statuses
     async with committing_engine.connect() as conn:
         doubled = await conn.scalar(
