@@ -122,7 +122,7 @@ async def find_candidates(
         "margin_seconds": settings.search_travel_margin_minutes * 60,
         "site_cap": settings.search_site_cap,
         "per_site": min(settings.search_slots_per_site, fetch),
-        # Rows gathered from the nearest sites before ranking: enough to rank, few to read.
+        # Rows of the nearest sites that estimate the answer's worst score (never cut it).
         "row_cap": max(3 * fetch, 30),
         "limit": fetch,
     }

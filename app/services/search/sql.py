@@ -9,18 +9,18 @@ is bounded by the best score a site can still reach instead:
 2. `near`, an estimate: the regulator's sites nearest first by KNN (`<->` on the sites' GiST
    index, at most `site_cap` of them), each giving its earliest eligible slots through
    `ix_slots_site_open_start`, until `row_cap` rows. These are real candidates, so the
-   `limit`-th best of them, `bound.key` (group × 10⁶ + score), is at least as good as the true
-   `limit`-th best: no slot ranked after it can be in the answer. The site cap and the row cap
-   only make this bound looser, never the answer different.
-3. `ranked`, exact: every site that may hold a slot ranked before the bound, each giving its
-   best `per_site` slots by (group, score), among those starting by `bound.start_cap`. When the
-   bound is a participant's score s (group 1 fills the answer), a slot must start within s
-   minutes, and an in-person slot at distance d scores at least 2·d/speed + margin (it starts
-   after the patient could arrive), so only sites within `bound.reach_m` are probed (GiST box);
-   teleconsultation (VR) has no distance, so with VR asked every site of the regulator's
-   territories is probed (the territory index), each probe a short range of its index. When the
-   bound is a non-participant's score (or unknown: fewer rows than `limit`), every
-   participant's slot in the radius must be seen, so every site in it is probed.
+   `limit`-th best of them, `bound.key` (group × 10⁶ + score), is no better than the true
+   `limit`-th best: a slot ranked after it cannot be in the answer. The site and row caps only
+   loosen this bound (more sites probed below), never change the answer.
+3. Exact, every site that may hold a slot ranked before the bound, each giving its best
+   `per_site` slots by (group, score) among those starting by `bound.start_cap`. When the bound
+   is a participant's score s (group 1 fills the answer), a slot must start within s minutes,
+   and an in-person slot at distance d scores at least 2·d/speed + margin (it starts after the
+   patient could arrive): `within` probes the sites inside that reach (`bound.reach_m`, a GiST
+   box); `beyond`, when teleconsultation (VR, no distance) is asked, probes every other site of
+   the regulator's territories for its teleconsultations only. When the bound is a
+   non-participant's score (or unknown: fewer rows than `limit`), every participant's slot in
+   the radius must be seen: the reach is the whole radius.
 The radius is the smallest step (base, then enlargements) holding `enough` candidates, else the
 largest, chosen from `mt` and `near` (nearest first: exact for in-person slots). Everything
 that depends on the site only (distance, reachability, the default window end in the site's
@@ -47,6 +47,15 @@ _DISTANCE_M = """(12756336.0 * asin(sqrt(
       * sin(radians(si.lon - CAST(:lon AS float8)) / 2) ^ 2)))"""
 
 
+def _window_end(site: str) -> str:
+    """The window's end at a site: the one asked, else the end of the day after tomorrow there."""
+    return f"""(CASE WHEN CAST(:explicit_end AS boolean) THEN CAST(:window_end AS timestamptz)
+         ELSE least(CAST(:window_end AS timestamptz),
+                    (date_trunc('day', {_NOW} AT TIME ZONE {site}.timezone) + interval '3 days')
+                    AT TIME ZONE {site}.timezone)
+    END)"""
+
+
 def _site_columns(radius_m: str) -> str:
     """What a probe needs of a site, computed once per site rather than once per slot row."""
     return f"""
@@ -56,11 +65,7 @@ def _site_columns(radius_m: str) -> str:
     {_NOW} + make_interval(
         secs => {_DISTANCE_M} / {_MPM} * 60.0 + CAST(:margin_seconds AS float8)
     ) AS reachable_from,
-    CASE WHEN CAST(:explicit_end AS boolean) THEN CAST(:window_end AS timestamptz)
-         ELSE least(CAST(:window_end AS timestamptz),
-                    (date_trunc('day', {_NOW} AT TIME ZONE si.timezone) + interval '3 days')
-                    AT TIME ZONE si.timezone)
-    END AS window_end"""
+    {_window_end("si")} AS window_end"""
 
 
 # Free (the shared rule, at the search's time), starting in the window, of a modality asked.
@@ -152,32 +157,34 @@ _RANKED = f"""
             (SELECT max(r) FROM unnest(CAST(:radii_m AS float8[])) AS r)
         ) AS radius_m
     ),
+    kth AS MATERIALIZED (
+        SELECT coalesce((SELECT {_KEY} FROM near, chosen
+                         WHERE near.modality = 'VR' OR near.distance_m <= chosen.radius_m
+                         ORDER BY 1 OFFSET CAST(:limit AS int) - 1 LIMIT 1),
+                        CAST('Infinity' AS float8)) AS key
+    ),
     bound AS MATERIALIZED (
-        SELECT b.key, chosen.radius_m,
+        SELECT kth.key, chosen.radius_m,
                -- A second and a metre of slack: the bound's own rows are always probed.
-               CASE WHEN b.key < 2000000.0
-                    THEN {_NOW} + make_interval(secs => (b.key - 1000000.0) * 60.0 + 1.0)
+               CASE WHEN kth.key < 2000000.0
+                    THEN {_NOW} + make_interval(secs => (kth.key - 1000000.0) * 60.0 + 1.0)
                     ELSE CAST('infinity' AS timestamptz) END AS start_cap,
-               CASE WHEN b.key < 2000000.0
-                    THEN least(chosen.radius_m, 1.0 + greatest(0.0, b.key - 1000000.0
+               CASE WHEN kth.key < 2000000.0
+                    THEN least(chosen.radius_m, 1.0 + greatest(0.0, kth.key - 1000000.0
                                - CAST(:margin_seconds AS float8) / 60.0) * {_MPM} / 2.0)
                     ELSE chosen.radius_m END AS reach_m
-        FROM chosen CROSS JOIN LATERAL (
-            SELECT coalesce((SELECT {_KEY} FROM near
-                             WHERE near.modality = 'VR' OR near.distance_m <= chosen.radius_m
-                             ORDER BY 1 OFFSET CAST(:limit AS int) - 1 LIMIT 1),
-                            CAST('Infinity' AS float8)) AS key
-        ) AS b
+        FROM kth, chosen
     ),
-    ranked AS (
+    -- The sites within the in-person reach: their best slots of every modality asked.
+    within AS (
         SELECT {_COLUMNS}
         FROM (
             SELECT {_site_columns("(SELECT radius_m FROM bound)")}
             FROM sites si
             WHERE {_SITE_FITS}
-              AND ('VR' = ANY(CAST(:modalities AS text[]))
-                   OR earth_box({_HERE}, (SELECT reach_m FROM bound))
-                      @> ll_to_earth(si.lat, si.lon))
+              AND earth_box({_HERE}, (SELECT reach_m FROM bound) + 1.0)
+                  @> ll_to_earth(si.lat, si.lon)
+              AND {_DISTANCE_M} <= (SELECT reach_m FROM bound)
         ) AS si
         CROSS JOIN LATERAL (
             {_PROBE} AND s.start_at <= (SELECT start_cap FROM bound)
@@ -185,9 +192,40 @@ _RANKED = f"""
             LIMIT :per_site
         ) AS r
     ),
+    -- Beyond it, when teleconsultation is asked: every other site's best teleconsultations.
+    beyond AS (
+        SELECT {_COLUMNS}
+        FROM (
+            SELECT si.*, {_DISTANCE_M} AS distance_m
+            FROM sites si
+            WHERE 'VR' = ANY(CAST(:modalities AS text[]))
+              AND {_SITE_FITS}
+              AND {_DISTANCE_M} > (SELECT reach_m FROM bound)
+        ) AS si
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN p.sas_participant THEN 1 ELSE 2 END AS grp,
+                   EXTRACT(EPOCH FROM s.start_at - {_NOW}) / 60.0 AS score,
+                   s.id AS slot_id, s.start_at, s.end_at, s.modality,
+                   p.id AS professional_id, p.rpps, p.family_name, p.given_name
+            FROM slots s
+            JOIN professionals p ON p.id = s.professional_id
+            WHERE s.site_id = si.id
+              AND {free("s", _NOW)}
+              AND s.start_at >= CAST(:window_start AS timestamptz)
+              AND s.start_at < CAST(:window_end AS timestamptz)
+              AND s.start_at <= (SELECT start_cap FROM bound)
+              AND s.modality = 'VR'
+              AND s.start_at < {_window_end("si")}
+              AND {_PROFESSIONAL_FITS}
+              AND p.rpps IS DISTINCT FROM CAST(:mt_rpps AS text)
+            ORDER BY grp, s.start_at, s.id
+            LIMIT :per_site
+        ) AS r
+    ),
     found AS MATERIALIZED (
         SELECT c.*, bound.radius_m AS chosen_radius_m
-        FROM (SELECT * FROM mt UNION ALL SELECT * FROM ranked) AS c, bound
+        FROM (SELECT * FROM mt UNION ALL SELECT * FROM within UNION ALL SELECT * FROM beyond) AS c,
+             bound
         WHERE c.modality = 'VR' OR c.distance_m <= bound.radius_m
         ORDER BY grp, score, start_at, slot_id
         LIMIT :limit
