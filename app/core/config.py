@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     osrm_timeout_seconds: float = Field(default=0.3, gt=0, le=10)
     search_travel_speed_kmh: float = Field(default=30.0, gt=0, le=200)
     search_travel_margin_minutes: float = Field(default=10.0, ge=0, le=240)
-    # A search walks at most this many sites, nearest first, and takes each one's earliest slots.
+    # A search estimates its bound from at most this many nearest sites (it never cuts the answer);
+    # a site offers at most `search_slots_per_site` slots, its best by the ranking.
     search_site_cap: int = Field(default=100, ge=5, le=10_000)
     search_slots_per_site: int = Field(default=3, ge=1, le=50)
     # Background expiry of holds and en-sus requests, and how long an en-sus request stays open.

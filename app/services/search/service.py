@@ -11,7 +11,10 @@ Rules (issue 4):
 - Order: the médecin traitant's slots, then SAS participants, then the others; inside a group by
   score = minutes until the start + minutes of travel at SEARCH_TRAVEL_SPEED_KMH (VR: no travel).
   A slot that starts before the patient could arrive (travel + SEARCH_TRAVEL_MARGIN_MINUTES) is
-  not offered. With OSRM_URL set, the road time also filters (it never loosens the filter).
+  not offered. With OSRM_URL set, the statement's best 2 × limit candidates (by the straight
+  line) are asked for their road times, which then filter them (never loosening the straight
+  line's filter) and rank them inside their groups: score = minutes until the start + road
+  minutes, or the straight line's where a site is unroutable (`why` says which was used).
 - Filters: modalities, specialty (exact code), languages (the professional speaks at least one
   of them), accessible (true: accessible sites only).
 - Every search is audited: who, how many candidates, the radius; never the patient's location.
@@ -119,7 +122,7 @@ async def find_candidates(
         "margin_seconds": settings.search_travel_margin_minutes * 60,
         "site_cap": settings.search_site_cap,
         "per_site": min(settings.search_slots_per_site, fetch),
-        # Rows gathered from the nearest sites before ranking: enough to rank, few to read.
+        # Rows of the nearest sites that estimate the answer's worst score (never cut it).
         "row_cap": max(3 * fetch, 30),
         "limit": fetch,
     }
@@ -156,6 +159,8 @@ async def find_candidates(
         rows, road = await _road_filter(
             provider, (lat, lon), rows, now, settings.search_travel_margin_minutes
         )
+        # Rank by what filtered: the road time where it is known.
+        rows.sort(key=lambda r: (r.grp, _score(r, now, road), r.start_at, r.slot_id))
     rows = rows[: query.limit]
 
     candidates = [_candidate(r, now, radius.base_km, road, settings) for r in rows]
@@ -180,6 +185,15 @@ async def find_candidates(
             },
         )
     return result
+
+
+def _score(row: Any, now: datetime, road: dict[Any, float]) -> float:
+    """The statement's score, with the road minutes for the straight line's where known."""
+    travel = None if row.modality == "VR" else road.get(row.site_id)
+    if travel is None:
+        return float(row.score)
+    minutes_to_start: float = (row.start_at - now).total_seconds() / 60
+    return minutes_to_start + travel
 
 
 def _candidate(
@@ -216,7 +230,7 @@ def _candidate(
         ),
         territory_id=row.territory_id,
         group=group,
-        score=round(float(row.score), 2),
+        score=round(_score(row, now, road), 2),
         why=why,
     )
 

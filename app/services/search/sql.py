@@ -1,20 +1,30 @@
 """The one statement that finds and ranks free slots near a patient (rules: `search.service`).
 
-Two branches under one ORDER BY … LIMIT:
-- the médecin traitant's slots (group 0), found by professional through the exclusion
-  constraint's GiST index (professional_id, time range);
-- the other slots, site by site: the regulator's active sites are walked nearest first by KNN
-  (`<->`) on the sites' GiST index, at most `site_cap` of them (bounded by the radius too when
-  no teleconsultation is asked for), and each site gives its `per_site` earliest eligible slots
-  through `ix_slots_site_open_start` (a LATERAL probe: a few index entries a site). The work is
-  bounded by `site_cap` probes whatever the data, and an empty window costs `site_cap` empty
-  probes, not a walk of every slot. A site's earliest slots are its best ones (same distance),
-  so ranking the probes' rows ranks the best slots of every walked site.
-Groups 1 and 2 are SAS participants and the others. Inside a group the score is the minutes until
-the slot starts plus, except for teleconsultation (VR), the minutes of travel at the assumed
-speed. In-person slots must lie inside the radius and start after the patient could arrive.
-Everything that depends on the site only (distance, reachability, the default window end in the
-site's zone) is computed once per site, so a probe compares plain values.
+The rule it keeps over the whole radius: the médecin traitant's slots (group 0), then every SAS
+participant's (group 1), then the others (group 2), inside a group by score; a site offers at
+most `per_site` slots, its best by that same order. Nothing is cut before it is ranked; the work
+is bounded by the best score a site can still reach instead:
+
+1. `mt`: the médecin traitant's slots, by professional (the exclusion constraint's GiST index).
+2. `near`, an estimate: the regulator's sites nearest first by KNN (`<->` on the sites' GiST
+   index, at most `site_cap` of them), each giving its earliest eligible slots through
+   `ix_slots_site_open_start`, until `row_cap` rows. These are real candidates, so the
+   `limit`-th best of them, `bound.key` (group × 10⁶ + score), is no better than the true
+   `limit`-th best: a slot ranked after it cannot be in the answer. The site and row caps only
+   loosen this bound (more sites probed below), never change the answer.
+3. Exact, every site that may hold a slot ranked before the bound, each giving its best
+   `per_site` slots by (group, score) among those starting by `bound.start_cap`. When the bound
+   is a participant's score s (group 1 fills the answer), a slot must start within s minutes,
+   and an in-person slot at distance d scores at least 2·d/speed + margin (it starts after the
+   patient could arrive): `within` probes the sites inside that reach (`bound.reach_m`, a GiST
+   box); `beyond`, when teleconsultation (VR, no distance) is asked, probes every other site of
+   the regulator's territories for its teleconsultations only. When the bound is a
+   non-participant's score (or unknown: fewer rows than `limit`), every participant's slot in
+   the radius must be seen: the reach is the whole radius.
+The radius is the smallest step (base, then enlargements) holding `enough` candidates, else the
+largest, chosen from `mt` and `near` (nearest first: exact for in-person slots). Everything
+that depends on the site only (distance, reachability, the default window end in the site's
+zone) is computed once per site, so a probe compares plain values.
 """
 
 from sqlalchemy import text
@@ -25,31 +35,40 @@ from app.services.slots.rules import free, professional_offered, site_offered, s
 _HERE = "ll_to_earth(CAST(:lat AS float8), CAST(:lon AS float8))"
 _NOW = "CAST(:now AS timestamptz)"
 _MPM = "CAST(:metres_per_minute AS float8)"
+# Groups apart in one number: a score (minutes, at most 72 h plus travel) stays under 10⁶.
+_KEY = "(grp * 1000000.0 + score)"
 # The great-circle distance on earthdistance's sphere (radius earth() = 6,378,168 m), by the
 # haversine formula in built-in arithmetic: the extension's SQL functions (ll_to_earth,
 # earth_distance) cost ~15–25 µs a call through a prepared statement, more than the whole probe
-# of a site. The index walk itself still uses the extension (`<->` on ll_to_earth).
+# of a site. The index walks themselves still use the extension (`<->`, `earth_box`).
 _DISTANCE_M = """(12756336.0 * asin(sqrt(
     sin(radians(si.lat - CAST(:lat AS float8)) / 2) ^ 2
     + cos(radians(CAST(:lat AS float8))) * cos(radians(si.lat))
       * sin(radians(si.lon - CAST(:lon AS float8)) / 2) ^ 2)))"""
 
-# What a probe needs of a site, computed once per site rather than once per slot row.
-_SITE_COLUMNS = f"""
+
+def _window_end(site: str) -> str:
+    """The window's end at a site: the one asked, else the end of the day after tomorrow there."""
+    return f"""(CASE WHEN CAST(:explicit_end AS boolean) THEN CAST(:window_end AS timestamptz)
+         ELSE least(CAST(:window_end AS timestamptz),
+                    (date_trunc('day', {_NOW} AT TIME ZONE {site}.timezone) + interval '3 days')
+                    AT TIME ZONE {site}.timezone)
+    END)"""
+
+
+def _site_columns(radius_m: str) -> str:
+    """What a probe needs of a site, computed once per site rather than once per slot row."""
+    return f"""
     si.id, si.name, si.address, si.postcode, si.territory_id, si.lat, si.lon,
     {_DISTANCE_M} AS distance_m,
-    {_DISTANCE_M} <= CAST(:radius_m AS float8) AS in_radius,
+    {_DISTANCE_M} <= {radius_m} AS in_radius,
     {_NOW} + make_interval(
         secs => {_DISTANCE_M} / {_MPM} * 60.0 + CAST(:margin_seconds AS float8)
     ) AS reachable_from,
-    CASE WHEN CAST(:explicit_end AS boolean) THEN CAST(:window_end AS timestamptz)
-         ELSE least(CAST(:window_end AS timestamptz),
-                    (date_trunc('day', {_NOW} AT TIME ZONE si.timezone) + interval '3 days')
-                    AT TIME ZONE si.timezone)
-    END AS window_end
-"""
+    {_window_end("si")} AS window_end"""
 
-# Free (the shared rule, at the search's time) and starting in the window.
+
+# Free (the shared rule, at the search's time), starting in the window, of a modality asked.
 _OPEN_IN_WINDOW = f"""
         {free("s", _NOW)}
     AND {source_offered("s")}
@@ -58,7 +77,8 @@ _OPEN_IN_WINDOW = f"""
     AND s.modality = ANY(CAST(:modalities AS text[]))
 """
 
-_SITE_OFFERED = site_offered("si", ":territory_ids")
+_SITE_FITS = f"""{site_offered("si", ":territory_ids")}
+    AND (NOT CAST(:accessible AS boolean) OR si.accessible)"""
 
 _PROFESSIONAL_FITS = f"""
         {professional_offered("p")}
@@ -69,85 +89,145 @@ _PROFESSIONAL_FITS = f"""
 # Teleconsultation goes anywhere; in person: inside the radius, and reachable before it starts.
 _REACHABLE = "(s.modality = 'VR' OR (si.in_radius AND s.start_at >= si.reachable_from))"
 
-_COLUMNS = f"""
-    s.id AS slot_id, s.start_at, s.end_at, s.modality, si.distance_m,
-    p.id AS professional_id, p.rpps, p.family_name, p.given_name,
+_SCORE = f"""EXTRACT(EPOCH FROM s.start_at - {_NOW}) / 60.0
+      + CASE WHEN s.modality = 'VR' THEN 0 ELSE si.distance_m / {_MPM} END"""
+
+# A site's eligible slots of groups 1 and 2 (the médecin traitant's are group 0, found apart).
+_PROBE = f"""
+    SELECT CASE WHEN p.sas_participant THEN 1 ELSE 2 END AS grp, {_SCORE} AS score,
+           s.id AS slot_id, s.start_at, s.end_at, s.modality,
+           p.id AS professional_id, p.rpps, p.family_name, p.given_name
+    FROM slots s
+    JOIN professionals p ON p.id = s.professional_id
+    WHERE s.site_id = si.id
+      AND {_OPEN_IN_WINDOW}
+      AND {_PROFESSIONAL_FITS}
+      AND p.rpps IS DISTINCT FROM CAST(:mt_rpps AS text)
+      AND {_REACHABLE}
+"""  # noqa: S608
+
+_COLUMNS = """
+    r.grp, r.score, r.slot_id, r.start_at, r.end_at, r.modality, si.distance_m,
+    r.professional_id, r.rpps, r.family_name, r.given_name,
     si.id AS site_id, si.name AS site_name, si.address, si.postcode, si.territory_id,
-    si.lat AS site_lat, si.lon AS site_lon,
-    EXTRACT(EPOCH FROM s.start_at - {_NOW}) / 60.0
-      + CASE WHEN s.modality = 'VR' THEN 0 ELSE si.distance_m / {_MPM} END AS score
-"""
+    si.lat AS site_lat, si.lon AS site_lon"""
 
 # Composed from the constant fragments above only; every value is a bind parameter.
-# Every eligible slot of the walked sites within the largest radius the search may use.
-_POOL = f"""
-        SELECT 0 AS grp, {_COLUMNS}
+_RANKED = f"""
+    WITH mt AS MATERIALIZED (
+        SELECT {_COLUMNS}
         FROM professionals p
         JOIN slots s ON s.professional_id = p.id
         CROSS JOIN LATERAL (
-            SELECT {_SITE_COLUMNS} FROM sites si
-            WHERE si.id = s.site_id
-              AND {_SITE_OFFERED}
-              AND (NOT CAST(:accessible AS boolean) OR si.accessible)
+            SELECT {_site_columns("CAST(:radius_m AS float8)")}
+            FROM sites si WHERE si.id = s.site_id AND {_SITE_FITS}
         ) AS si
+        CROSS JOIN LATERAL (
+            SELECT 0 AS grp, {_SCORE} AS score, s.id AS slot_id, s.start_at, s.end_at,
+                   s.modality, p.id AS professional_id, p.rpps, p.family_name, p.given_name
+        ) AS r
         WHERE p.rpps = CAST(:mt_rpps AS text)
           AND s.status <> 'cancelled'
           AND {_OPEN_IN_WINDOW}
           AND {_PROFESSIONAL_FITS}
           AND {_REACHABLE}
-      UNION ALL
-        SELECT CASE WHEN p.sas_participant THEN 1 ELSE 2 END AS grp, {_COLUMNS}
+    ),
+    near AS MATERIALIZED (
+        SELECT s.grp, s.score, s.modality, si.distance_m
         FROM (
-            SELECT si.*, s.*
-            FROM (
-                SELECT {_SITE_COLUMNS}, ll_to_earth(si.lat, si.lon) <-> {_HERE} AS knn
-                FROM sites si
-                WHERE {_SITE_OFFERED}
-                  AND (NOT CAST(:accessible AS boolean) OR si.accessible)
-                  AND ('VR' = ANY(CAST(:modalities AS text[]))
-                       OR earth_box({_HERE}, CAST(:radius_m AS float8))
-                          @> ll_to_earth(si.lat, si.lon))
-                ORDER BY knn
-                LIMIT :site_cap
-            ) AS si
-            CROSS JOIN LATERAL (
-                SELECT s.id AS slot_id_, s.start_at, s.end_at, s.modality, s.professional_id
-                FROM slots s
-                JOIN professionals p ON p.id = s.professional_id
-                WHERE s.site_id = si.id
-                  AND {_OPEN_IN_WINDOW}
-                  AND {_PROFESSIONAL_FITS}
-                  AND p.rpps IS DISTINCT FROM CAST(:mt_rpps AS text)
-                  AND {_REACHABLE}
-                ORDER BY s.start_at
-                LIMIT :per_site
-            ) AS s
-            -- Nearest sites first, and stop once enough rows are found: the walk reads only
-            -- the sites it needs (the KNN order survives the nested loop, no sort).
-            ORDER BY si.knn
-            LIMIT :row_cap
+            SELECT {_site_columns("CAST(:radius_m AS float8)")},
+                   ll_to_earth(si.lat, si.lon) <-> {_HERE} AS knn
+            FROM sites si
+            WHERE {_SITE_FITS}
+              AND ('VR' = ANY(CAST(:modalities AS text[]))
+                   OR earth_box({_HERE}, CAST(:radius_m AS float8)) @> ll_to_earth(si.lat, si.lon))
+            ORDER BY knn
+            LIMIT :site_cap
         ) AS si
-        JOIN professionals p ON p.id = si.professional_id
-        CROSS JOIN LATERAL (SELECT si.slot_id_ AS id, si.start_at, si.end_at, si.modality) AS s
-"""  # noqa: S608
-
-# The radius is the smallest of the steps (base, then enlargements) that holds `enough`
-# candidates, else the largest: chosen in the statement, so an enlarged search is still one
-# statement (the pool over the largest radius holds every smaller one's rows, nearest first).
-_RANKED = f"""
-    WITH pool AS MATERIALIZED ({_POOL}),
+        CROSS JOIN LATERAL ({_PROBE} ORDER BY s.start_at LIMIT :per_site) AS s
+        -- Nearest sites first, and stop once enough rows are found (no sort).
+        ORDER BY si.knn
+        LIMIT :row_cap
+    ),
     chosen AS (
         SELECT coalesce(
             (SELECT min(r) FROM unnest(CAST(:radii_m AS float8[])) AS r
-             WHERE (SELECT count(*) FROM pool
-                    WHERE pool.modality = 'VR' OR pool.distance_m <= r) >= CAST(:enough AS int)),
+             WHERE (SELECT count(*) FROM (SELECT modality, distance_m FROM mt
+                                          UNION ALL SELECT modality, distance_m FROM near) AS c
+                    WHERE c.modality = 'VR' OR c.distance_m <= r) >= CAST(:enough AS int)),
             (SELECT max(r) FROM unnest(CAST(:radii_m AS float8[])) AS r)
         ) AS radius_m
     ),
+    kth AS MATERIALIZED (
+        SELECT coalesce((SELECT {_KEY} FROM near, chosen
+                         WHERE near.modality = 'VR' OR near.distance_m <= chosen.radius_m
+                         ORDER BY 1 OFFSET CAST(:limit AS int) - 1 LIMIT 1),
+                        CAST('Infinity' AS float8)) AS key
+    ),
+    bound AS MATERIALIZED (
+        SELECT kth.key, chosen.radius_m,
+               -- A second and a metre of slack: the bound's own rows are always probed.
+               CASE WHEN kth.key < 2000000.0
+                    THEN {_NOW} + make_interval(secs => (kth.key - 1000000.0) * 60.0 + 1.0)
+                    ELSE CAST('infinity' AS timestamptz) END AS start_cap,
+               CASE WHEN kth.key < 2000000.0
+                    THEN least(chosen.radius_m, 1.0 + greatest(0.0, kth.key - 1000000.0
+                               - CAST(:margin_seconds AS float8) / 60.0) * {_MPM} / 2.0)
+                    ELSE chosen.radius_m END AS reach_m
+        FROM kth, chosen
+    ),
+    -- The sites within the in-person reach: their best slots of every modality asked.
+    within AS (
+        SELECT {_COLUMNS}
+        FROM (
+            SELECT {_site_columns("(SELECT radius_m FROM bound)")}
+            FROM sites si
+            WHERE {_SITE_FITS}
+              AND earth_box({_HERE}, (SELECT reach_m FROM bound) + 1.0)
+                  @> ll_to_earth(si.lat, si.lon)
+              AND {_DISTANCE_M} <= (SELECT reach_m FROM bound)
+        ) AS si
+        CROSS JOIN LATERAL (
+            {_PROBE} AND s.start_at <= (SELECT start_cap FROM bound)
+            ORDER BY grp, score, s.start_at, s.id
+            LIMIT :per_site
+        ) AS r
+    ),
+    -- Beyond it, when teleconsultation is asked: every other site's best teleconsultations.
+    beyond AS (
+        SELECT {_COLUMNS}
+        FROM (
+            SELECT si.*, {_DISTANCE_M} AS distance_m
+            FROM sites si
+            WHERE 'VR' = ANY(CAST(:modalities AS text[]))
+              AND {_SITE_FITS}
+              AND {_DISTANCE_M} > (SELECT reach_m FROM bound)
+        ) AS si
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN p.sas_participant THEN 1 ELSE 2 END AS grp,
+                   EXTRACT(EPOCH FROM s.start_at - {_NOW}) / 60.0 AS score,
+                   s.id AS slot_id, s.start_at, s.end_at, s.modality,
+                   p.id AS professional_id, p.rpps, p.family_name, p.given_name
+            FROM slots s
+            JOIN professionals p ON p.id = s.professional_id
+            WHERE s.site_id = si.id
+              AND {free("s", _NOW)}
+              AND s.start_at >= CAST(:window_start AS timestamptz)
+              AND s.start_at < CAST(:window_end AS timestamptz)
+              AND s.start_at <= (SELECT start_cap FROM bound)
+              AND s.modality = 'VR'
+              AND s.start_at < {_window_end("si")}
+              AND {_PROFESSIONAL_FITS}
+              AND p.rpps IS DISTINCT FROM CAST(:mt_rpps AS text)
+            ORDER BY grp, s.start_at, s.id
+            LIMIT :per_site
+        ) AS r
+    ),
     found AS MATERIALIZED (
-        SELECT pool.*, chosen.radius_m AS chosen_radius_m
-        FROM pool, chosen
-        WHERE pool.modality = 'VR' OR pool.distance_m <= chosen.radius_m
+        SELECT c.*, bound.radius_m AS chosen_radius_m
+        FROM (SELECT * FROM mt UNION ALL SELECT * FROM within UNION ALL SELECT * FROM beyond) AS c,
+             bound
+        WHERE c.modality = 'VR' OR c.distance_m <= bound.radius_m
         ORDER BY grp, score, start_at, slot_id
         LIMIT :limit
     )

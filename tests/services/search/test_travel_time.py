@@ -121,3 +121,28 @@ async def test_search_keeps_the_straight_line_when_osrm_is_down(
 
     assert slot_ids(result) == [slot]
     assert "in a straight line" in result.candidates[0].why
+
+
+async def test_road_times_rank_the_candidates_they_filter(
+    world: SearchWorld, providers: list[OsrmTravelTimes]
+) -> None:
+    # In a straight line the 1 km site is nearer; by road it is an hour away and the 3 km one
+    # five minutes: ranked by road (what filtered them), the 3 km site's slot comes first.
+    territory = await world.territory()
+    pro_a, pro_b = await world.professional(), await world.professional()
+    near_by_line = await world.slot(
+        pro_a, await world.site(territory, 1.0, pro_a), timedelta(minutes=75)
+    )  # 75 + 2 = 77 in a straight line, 75 + 60 = 135 by road
+    near_by_road = await world.slot(
+        pro_b, await world.site(territory, 3.0, pro_b), timedelta(minutes=80)
+    )  # 80 + 6 = 86 in a straight line, 80 + 5 = 85 by road
+    principal, _ = await world.regulator(territory)
+    seen: list[httpx.Request] = []
+    osrm = provider_for(osrm_answering([60.0, 5.0], seen), providers)
+    query = SearchQuery.model_validate({"location": {"lat": NANTES_LAT, "lon": NANTES_LON}})
+
+    result = await find_candidates(world.session, principal, query, now=NOW, travel_times=osrm)
+
+    assert slot_ids(result) == [near_by_road, near_by_line]
+    assert [c.score for c in result.candidates] == [85.0, 135.0]
+    assert "5 min of travel by road" in result.candidates[0].why
