@@ -188,11 +188,11 @@ async def take_first_free(
     Rule: slots another transaction is taking are skipped (`SKIP LOCKED`); when that leaves
     nothing, the best slot still free is waited for, then the skipping pass runs again, so a
     race never hides a free slot. Each waiting pass is one statement waiting on one slot at
-    most. Each attempt (a skipping pass, then a waiting one) runs in a savepoint that is rolled
-    back when it took nothing: that releases every row lock the attempt took (the one it waited
-    for, and those `FOR UPDATE` locked before finding them taken meanwhile), so a dispatch never
-    holds a slot's row while it waits for another, and cannot deadlock with a push or block a
-    booking. `budget` bounds the time spent waiting; once it is spent, `BudgetSpent`.
+    most. Each pass runs in a savepoint that is rolled back when it took nothing: that releases
+    every row lock the pass took (the one it waited for, and those `FOR UPDATE` locked before
+    finding them taken meanwhile), so a dispatch never holds a slot's row while it waits for
+    another, and cannot deadlock with a push or block a booking. `budget` bounds the time spent
+    waiting; once it is spent, `BudgetSpent`.
     """
     for _ in range(len(slot_ids)):  # each lost wait removes a candidate
         picked, hold = await _attempt(session, principal, slot_ids, ttl_seconds, via, budget)
@@ -209,16 +209,22 @@ async def _attempt(
     via: str,
     budget: WaitBudget | None,
 ) -> tuple[bool, Hold | None]:
+    # Two savepoints: the skipping pass may lock rows it then finds taken (FOR UPDATE locks
+    # the newest version before re-checking it); they must be let go before the waiting pass
+    # waits, or a push waiting for them while holding the awaited row is a deadlock.
+    async with session.begin_nested() as savepoint:
+        _, hold = await _take(session, _TAKE_UNLOCKED, principal, slot_ids, ttl_seconds, via)
+        if hold is None:
+            await savepoint.rollback()
+    if hold is not None:
+        return True, hold
     try:
         async with session.begin_nested() as savepoint:
-            _, hold = await _take(session, _TAKE_UNLOCKED, principal, slot_ids, ttl_seconds, via)
-            picked = True
+            picked, hold = await _waiting_pass(
+                session, principal, slot_ids, ttl_seconds, via, budget
+            )
             if hold is None:
-                picked, hold = await _waiting_pass(
-                    session, principal, slot_ids, ttl_seconds, via, budget
-                )
-            if hold is None:
-                await savepoint.rollback()  # took nothing: let go of every row it locked
+                await savepoint.rollback()  # lost: let go of the row it waited for
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
             raise BudgetSpent from None
