@@ -33,6 +33,7 @@ from app.routers import (
     territories,
 )
 from app.services.sweeper import run_sweeper
+from app.services.webhooks.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +61,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             name="expiry-sweeper",
         )
+        # Webhook deliveries: every process runs a worker (leased with SKIP LOCKED).
+        deliveries = asyncio.create_task(
+            DeliveryWorker(app.state.sessionmaker, url, settings).run(), name="webhook-delivery"
+        )
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, deliveries):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await engine.dispose()
             await search_engine.dispose()
 

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, NonNegativeFloat, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PATIENT_DATA_KEY = "development-only-patient-data-key-change-me"
@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     dispatch_budget_seconds: float = Field(default=2.0, gt=0, le=30)
     patient_data_key: SecretStr = SecretStr(DEFAULT_PATIENT_DATA_KEY)
     webhook_allow_private_targets: bool = False
+    # Webhook delivery: the delays between attempts (Standard Webhooks: 5 s, 5 min, 30 min, 2 h,
+    # 5 h, 10 h, 10 h after the immediate first attempt; each with jitter), how often a worker
+    # looks for due deliveries when no NOTIFY woke it, and the bounds of one attempt.
+    webhook_retry_delays_seconds: list[NonNegativeFloat] = Field(
+        default=[5, 300, 1800, 7200, 18000, 36000, 36000], min_length=0, max_length=20
+    )
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    webhook_read_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     sas_appointment_endpoint: str | None = None
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

@@ -13,11 +13,13 @@ from app.models.professional import Professional
 from app.models.site import Site, SiteProfessional
 from app.models.slot import ACTIVE_SLOT_STATUSES, LABELS, MODALITIES, SLOT_STATUSES, Slot
 from app.models.territory import Territory
+from app.models.webhook_delivery import DELIVERY_STATUSES, WebhookDelivery
 
 __all__ = [
     "ACTIVE_BOOKING_STATUSES",
     "ACTIVE_SLOT_STATUSES",
     "BOOKING_STATUSES",
+    "DELIVERY_STATUSES",
     "LABELS",
     "MODALITIES",
     "ROLES",
@@ -38,4 +40,5 @@ __all__ = [
     "SiteProfessional",
     "Slot",
     "Territory",
+    "WebhookDelivery",
 ]

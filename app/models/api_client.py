@@ -36,6 +36,8 @@ class ApiClient(Base):
     previous_key_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str | None] = mapped_column(Text)
+    # Set when the endpoint answered 410 Gone: no delivery is made to it any more.
+    webhook_disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(server_default="true")
     created_at: Mapped[datetime] = created_at()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

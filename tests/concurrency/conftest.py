@@ -5,6 +5,7 @@ here is written by a committing engine and erased after each test.
 """
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -53,6 +54,15 @@ def _wait_ready(process: subprocess.Popen[bytes], base_url: str, log: Path) -> N
 @pytest.fixture(scope="module")
 def servers(database_url: str) -> Iterator[list[str]]:
     """Two `python -m app serve` processes on the test database; their base URLs."""
+    with running_servers(database_url) as base_urls:
+        yield base_urls
+
+
+@contextlib.contextmanager
+def running_servers(
+    database_url: str, extra_env: Mapping[str, str] | None = None
+) -> Iterator[list[str]]:
+    """Two `python -m app serve` processes on the test database (with `extra_env`)."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -64,6 +74,7 @@ def servers(database_url: str) -> Iterator[list[str]]:
         # runs share: a dispatch's wait budget (2 s by default, its own test in
         # test_take_locks.py) must not turn a slow commit of a rival into a 503 here.
         "DISPATCH_BUDGET_SECONDS": "15",
+        **(extra_env or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     logs = Path(tempfile.mkdtemp(prefix="snp-uvicorn-"))

@@ -1,0 +1,152 @@
+"""The delivery worker: one task per app process (started by the lifespan in `app.main`).
+
+It drains the due deliveries (lease a batch, send them concurrently, record the outcomes, again
+while a batch came back), then waits for a NOTIFY on `webhook_deliveries` (sent at commit by the
+trigger that writes deliveries, heard on a dedicated asyncpg connection) or the poll interval,
+the next retry's due time or the poll interval, whichever comes first: the first attempt
+leaves within moments of the commit, a retry on time, and a lost listener connection only
+slows new deliveries down to the poll.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.config import Settings
+from app.core.db import plain_url
+from app.services.webhooks import sql
+from app.services.webhooks.schedule import next_delay
+from app.services.webhooks.sender import Attempt, client, send
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "webhook_deliveries"
+BATCH = 100
+# Longer than any attempt can take (connect + write + read are each bounded by the settings).
+LEASE_SECONDS = 120.0
+
+
+def _outcome(attempts: int, attempt: Attempt, delays: list[float]) -> tuple[str, float]:
+    """The delivery's status after this attempt, and the delay before the next one."""
+    if attempt.delivered:
+        return "delivered", 0.0
+    if attempt.status_code == 410:
+        return "failed", 0.0
+    delay = next_delay(attempts, delays, attempt.retry_after)
+    return ("failed", 0.0) if delay is None else ("pending", delay)
+
+
+class DeliveryWorker:
+    """Delivers the due webhook deliveries, leased so that many processes share the work."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        database_url: str,
+        settings: Settings,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._database_url = plain_url(database_url)
+        self._settings = settings
+        self._wake = asyncio.Event()
+        self._listener: Any = None
+
+    async def deliver_due(self, http: httpx.AsyncClient) -> int:
+        """Lease one batch of due deliveries, attempt each, record the outcomes; how many."""
+        async with self._sessionmaker() as session, session.begin():
+            leased = (
+                await session.execute(sql.LEASE, {"batch": BATCH, "lease_seconds": LEASE_SECONDS})
+            ).all()
+        if not leased:
+            return 0
+        allow = self._settings.webhook_allow_private_targets
+        attempts = await asyncio.gather(
+            *(send(http, r.url, r.secret, r.event_id, r.body, allow_private=allow) for r in leased)
+        )
+        await self._record(leased, attempts)
+        return len(leased)
+
+    async def _record(self, leased: Sequence[Any], attempts: Sequence[Attempt]) -> None:
+        delays = self._settings.webhook_retry_delays_seconds
+        outcomes = [_outcome(r.attempts, a, delays) for r, a in zip(leased, attempts, strict=True)]
+        gone: list[uuid.UUID] = [
+            r.client_id for r, a in zip(leased, attempts, strict=True) if a.status_code == 410
+        ]
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                sql.RECORD,
+                {
+                    "ids": [r.id for r in leased],
+                    "attempts": [r.attempts for r in leased],
+                    "statuses": [status for status, _ in outcomes],
+                    "codes": [a.status_code for a in attempts],
+                    "errors": [a.error for a in attempts],
+                    "delays": [delay for _, delay in outcomes],
+                },
+            )
+            if gone:
+                await session.execute(sql.DISABLE, {"client_ids": list(set(gone))})
+                logger.warning("webhook endpoint answered 410 Gone, disabled: %s", set(gone))
+
+    async def _listen(self) -> None:
+        """(Re)open the LISTEN connection if it is not open; a failure leaves the poll alone."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            self._listener = await asyncpg.connect(
+                self._database_url, server_settings={"application_name": "snp-webhooks"}
+            )
+            await self._listener.add_listener(CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError):
+            logger.warning("webhook worker cannot LISTEN; polling only", exc_info=True)
+            await self._close_listener()
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.close(timeout=2)
+
+    async def _pause(self) -> float:
+        """How long to wait for a NOTIFY: the poll interval, or less when a retry is due sooner."""
+        poll = self._settings.webhook_poll_interval_seconds
+        try:
+            async with self._sessionmaker() as session:
+                due = await session.scalar(sql.NEXT_DUE)
+        except Exception:  # the database is away: the poll interval, then try again
+            logger.debug("webhook worker cannot read the next due time", exc_info=True)
+            return poll
+        return poll if due is None else max(0.01, min(poll, float(due)))
+
+    async def run(self) -> None:
+        """Deliver until cancelled; a failed pass is logged and retried at the next wake-up."""
+        http = client(
+            self._settings.webhook_connect_timeout_seconds,
+            self._settings.webhook_read_timeout_seconds,
+        )
+        try:
+            while True:
+                await self._listen()
+                self._wake.clear()  # before draining: a NOTIFY during the drain runs it again
+                try:
+                    while await self.deliver_due(http) > 0:
+                        pass
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the loop must outlive a database restart
+                    logger.exception("webhook delivery pass failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), await self._pause())
+        finally:
+            await self._close_listener()
+            await http.aclose()
