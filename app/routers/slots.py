@@ -11,8 +11,9 @@ from app.core.db import SessionDep
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.routers.params import Cursor, Limit
 from app.schemas.common import Page
+from app.schemas.identifiers import Rpps
 from app.schemas.slot import (
-    NO_NUL,
+    ExternalId,
     OffsetDatetime,
     SlotBatch,
     SlotOut,
@@ -67,7 +68,7 @@ async def list_slots(
     limit: Limit = 100,
     cursor: Cursor = None,
     status: SlotStatus | None = None,
-    professional_rpps: Annotated[str | None, Query(pattern=r"^\d{11}$")] = None,
+    professional_rpps: Annotated[Rpps | None, Query()] = None,
     start: Annotated[
         OffsetDatetime | None, Query(description="slots ending after this time")
     ] = None,
@@ -90,7 +91,7 @@ async def list_slots(
 
 @router.delete("/{external_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def cancel_slot(
-    external_id: Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)],
+    external_id: Annotated[ExternalId, Path()],
     session: SessionDep,
     software: PracticeSoftwareDep,
     idempotency_key: IdempotencyKey = None,

@@ -4,10 +4,11 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import field_validator
 
 from app.schemas.common import Input, Output
 from app.schemas.identifiers import Name, Phone
+from app.schemas.text import StrippedText
 
 BookingStatus = Literal["held", "released", "expired", "booked", "fulfilled", "noshow", "cancelled"]
 ReportedStatus = Literal["fulfilled", "noshow", "cancelled"]
@@ -16,11 +17,7 @@ OLDEST_BIRTH_DATE = date(1900, 1, 1)
 _EARLIEST_ZONE = timedelta(hours=14)
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-Reason = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=2000)]
+Reason = Annotated[str, StrippedText(2000)]
 
 
 class Patient(Input):

@@ -16,6 +16,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.schemas.common import Input, Output
+from app.schemas.identifiers import timestamp_text
+from app.schemas.text import StrippedText, Text
 
 MAX_BATCH_ITEMS = 5_000
 
@@ -26,10 +28,7 @@ ItemStatus = Literal["created", "updated", "unchanged", "rejected", "conflict"]
 
 
 def _rfc3339_in_utc(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
-    # Text only: pydantic would also read a number as a Unix time, which carries no offset.
-    if not isinstance(value, str | datetime):
-        raise PydanticCustomError("timestamp_type", "a timestamp is RFC 3339 text with an offset")
-    parsed: datetime = handler(value)
+    parsed: datetime = handler(timestamp_text(value))
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise PydanticCustomError(
             "timestamp_without_offset",
@@ -41,17 +40,11 @@ def _rfc3339_in_utc(value: object, handler: ValidatorFunctionWrapHandler) -> dat
         raise PydanticCustomError("timestamp_out_of_range", "timestamp out of range") from None
 
 
-# No NUL character: PostgreSQL text cannot hold one. The pattern also makes pydantic refuse
-# strings with lone surrogates (invalid UTF-8), which the database would refuse too.
-NO_NUL = r"^[^\x00]*$"
-
 # Parsed, required to carry an offset, and returned in UTC.
 OffsetDatetime = Annotated[datetime, WrapValidator(_rfc3339_in_utc)]
-ExternalId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
-]
-BookingUrl = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s\x00]+$")]
-SlotRpps = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{11}$")]
+ExternalId = Annotated[str, StrippedText(200)]
+BookingUrl = Annotated[Text, StringConstraints(max_length=2000, pattern=r"^https?://[^\s\x00]+$")]
+SlotRpps = Annotated[Text, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{11}$")]
 
 
 def _labels_set(labels: list[str]) -> list[str]:
