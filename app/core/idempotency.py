@@ -6,6 +6,7 @@ answer or, if the first one rolled back, performs the write itself.
 """
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,19 @@ MAX_KEY_LENGTH = 255
 class Replay:
     status_code: int
     body: Any
+
+
+def canonical_json(data: Any) -> bytes:
+    """`data` as JSON with sorted keys, whatever JSON a client could send.
+
+    orjson refuses integers beyond 64 bits and lone surrogates, both valid JSON text (a raw slot
+    item may hold them): those bodies fall back to the standard library, which takes any value
+    that `json.loads` made and escapes what is not valid Unicode.
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
 def body_digest(canonical_body: bytes) -> str:

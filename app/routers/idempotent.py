@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -82,8 +81,8 @@ async def idempotent(
         if isinstance(produced, Response):
             return produced
         return JSONResponse(jsonable_encoder(produced), status_code=_status(produced, status_code))
-    canonical = orjson.dumps(
-        body.model_dump(mode="json") if body is not None else None, option=orjson.OPT_SORT_KEYS
+    canonical = idempotency.canonical_json(
+        body.model_dump(mode="json") if body is not None else None
     )
     if sealed is not None:
         canonical = sealed.cipher.fingerprint(canonical)
