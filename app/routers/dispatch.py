@@ -32,7 +32,12 @@ def _no_free_slot(outcome: dispatching.NoFreeSlotFound) -> NoFreeSlot:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=DispatchOut,
-    responses={404: {"description": "no free slot (problem type …/no-free-slot)"}},
+    responses={
+        404: {
+            "description": "no free slot (problem type …/no-free-slot), with a hint "
+            "to open an en-sus request"
+        }
+    },
 )
 async def dispatch(
     request: Request,

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.core.auth import RegulatorDep
 from app.core.db import SessionDep
+from app.core.openapi import problems
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.schemas.hold import HoldCreate, HoldOut
 from app.services.holds import lifecycle as holds
@@ -15,7 +16,10 @@ router = APIRouter(prefix="/v1/holds", tags=["holds"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=HoldOut,
-    responses={200: {"model": HoldOut, "description": "the regulator's live hold, renewed"}},
+    responses={
+        200: {"model": HoldOut, "description": "the regulator's live hold, renewed"},
+        **problems(404, 409),
+    },
 )
 async def hold_slot(
     request: Request,
@@ -35,7 +39,7 @@ async def hold_slot(
     return await idempotent(request, session, regulator, idempotency_key, body, status_of, produce)
 
 
-@router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409))
 async def release_hold(
     hold_id: uuid.UUID, session: SessionDep, regulator: RegulatorDep
 ) -> Response:

@@ -17,10 +17,11 @@ from app.core import idempotency
 from app.core.auth import Principal
 from app.core.crypto import PatientCipher
 from app.core.errors import IdempotencyKeyMissing
+from app.schemas.text import Text
 from app.services.audit import record as audit
 
 IdempotencyKey = Annotated[
-    str | None,
+    Text | None,
     Header(
         alias="Idempotency-Key",
         max_length=idempotency.MAX_KEY_LENGTH,
@@ -109,7 +110,7 @@ async def idempotent(
     if isinstance(produced, Response):
         await idempotency.forget(session, client_id, key)
         return produced
-    content = jsonable_encoder(produced)
+    content = idempotency.storable_answer(jsonable_encoder(produced))
     code = _status(produced, status_code)
     stored = sealed.seal(client_id, key, content) if sealed is not None else content
     await idempotency.remember(session, client_id, key, code, stored)

@@ -13,6 +13,7 @@ from app.core.auth import (
 )
 from app.core.crypto import CipherDep
 from app.core.db import SessionDep
+from app.core.openapi import problems
 from app.routers.idempotent import IdempotencyKey, Sealed, idempotent
 from app.schemas.en_sus_request import EnSusAccept, EnSusRequestCreate, EnSusRequestOut
 from app.services.en_sus import service as en_sus
@@ -61,7 +62,7 @@ async def read_request(
     return await en_sus.read_request(session, principal, cipher, request_id)
 
 
-@router.post("/{request_id}/accept")
+@router.post("/{request_id}/accept", responses=problems(409))
 async def accept_request(
     request_id: uuid.UUID,
     body: EnSusAccept,

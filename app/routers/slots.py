@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app.core.auth import PracticeSoftwareDep, Principal
 from app.core.db import SessionDep
+from app.core.openapi import problems
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.routers.params import Cursor, Limit
 from app.schemas.common import Page
@@ -89,7 +90,7 @@ async def list_slots(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.delete("/{external_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{external_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409))
 async def cancel_slot(
     external_id: Annotated[ExternalId, Path()],
     session: SessionDep,

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import ConfigDict, field_validator
 
 from app.schemas.common import Input, Output
 from app.schemas.identifiers import Name, Phone
@@ -38,6 +38,23 @@ class Patient(Input):
 
 class BookingCreate(Input):
     """`POST /v1/bookings`: confirm a live hold of the calling regulator."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hold_id": "5d8e2f1a-7b3c-4a9e-8f6d-0c1b2a3e4d5f",
+                    "patient": {
+                        "family_name": "Durand",
+                        "given_name": "Léa",
+                        "birth_date": "1987-04-12",
+                        "phone": "06 12 34 56 78",
+                    },
+                    "reason": "otalgie fébrile",
+                }
+            ]
+        }
+    )
 
     hold_id: uuid.UUID
     patient: Patient

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from app.schemas.common import Input, Output
 from app.schemas.identifiers import AwareDatetime, InseeCode, Language, Latitude, Longitude, Rpps
@@ -41,8 +41,22 @@ class SearchWindow(Input):
         return self
 
 
+SEARCH_EXAMPLE: dict[str, JsonValue] = {
+    "location": {"lat": 47.2184, "lon": -1.5536},
+    "window": {"start": "2026-11-23T14:00:00+01:00", "end": "2026-11-24T20:00:00+01:00"},
+    "modalities": ["AMB", "VR"],
+    "specialty": "SM54",
+    "languages": ["fr"],
+    "limit": 5,
+}
+
+
 class SearchQuery(Input):
     """`POST /v1/searches` body (also the base of dispatch and en-sus request bodies)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [SEARCH_EXAMPLE, {"location": {"insee_code": "44109"}}]}
+    )
 
     location: LatLon | InseeLocation
     window: SearchWindow | None = None

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     ValidatorFunctionWrapHandler,
@@ -76,9 +77,31 @@ class SlotItem(Input):
 class SlotBatch(Input):
     """`PUT /v1/slots`: items stay raw here and are validated one by one by the service."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "slots": [
+                        {
+                            "external_id": "agenda-7781-20261123T1430",
+                            "professional_rpps": "10003456789",
+                            "site_id": "3f2c9a8e-5b1d-4c7e-9a0f-2d6b8e4c1a77",
+                            "start": "2026-11-23T14:30:00+01:00",
+                            "end": "2026-11-23T14:50:00+01:00",
+                            "modality": "AMB",
+                            "labels": ["SNP"],
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     slots: list[Any] = Field(
         max_length=MAX_BATCH_ITEMS,
-        description=f"up to {MAX_BATCH_ITEMS} slot items (see SlotItem); each gets its own result",
+        description=f"up to {MAX_BATCH_ITEMS} slot items; each is judged on its own and gets its "
+        "own result (an invalid item is `rejected` in a 200 answer, the others still land)",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/SlotItem"}},
     )
 
 
