@@ -88,8 +88,8 @@ def problem_response(
 
 def _printable(text: str, limit: int = 100) -> str:
     """Client-sent text (an unknown key may hold anything) made safe to echo: cut, lone
-    surrogates replaced, so that the answer always serialises."""
-    return text[:limit].encode("utf-8", "replace").decode("utf-8")
+    surrogates and NUL replaced, so that the answer always serialises and stores."""
+    return text[:limit].encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -39,6 +39,24 @@ def canonical_json(data: Any) -> bytes:
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def storable_answer(content: Any) -> Any:
+    """`content` as jsonb can keep it: jsonb refuses U+0000, which an answer may quote from the
+    request (a per-item message naming the faulty character). Sent as it is remembered."""
+    if b"\\u0000" in orjson.dumps(content):
+        return _without_nul(content)
+    return content
+
+
 def body_digest(canonical_body: bytes) -> str:
     return hashlib.sha256(canonical_body).hexdigest()
 
