@@ -22,6 +22,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.embedded import start_embedded_postgres
 from app.core.errors import AppError
 from app.core.security import hash_password
+from app.core.webhook_targets import check_webhook_target
 from app.models import AdminUser, ApiClient
 from app.schemas.api_client import ApiClientCreate
 from app.services.directory import api_clients
@@ -82,6 +83,12 @@ def cmd_create_client(args: argparse.Namespace, settings: Settings) -> int:
     url = database_url(settings)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
+        if data.webhook_url is not None:
+            await check_webhook_target(
+                str(data.webhook_url),
+                allow_private=settings.webhook_allow_private_targets,
+                location="--webhook-url",
+            )
         created = await api_clients.create_client(session, None, data)
         return created.model_dump(mode="json")
 

@@ -14,6 +14,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.embedded import start_embedded_postgres
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
+from app.core.openapi import build_openapi
 from app.core.retry import TransientRetry
 from app.core.server_timing import RequestTiming
 from app.routers import (
@@ -32,6 +33,7 @@ from app.routers import (
     slots,
     territories,
 )
+from app.schemas.slot import SlotItem
 from app.services.sweeper import run_sweeper
 from app.services.webhooks.worker import DeliveryWorker
 
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.principal_cache = PrincipalCache(settings.api_key_cache_seconds)
     install_error_handlers(app)
     app.add_middleware(TransientRetry)  # innermost: replays a request that lost a deadlock
+    slot_item = SlotItem.model_json_schema(ref_template="#/components/schemas/{model}")
+    app.openapi = lambda: build_openapi(app, {"SlotItem": slot_item})  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTiming)  # outermost: times and counts every answer
     for module in (

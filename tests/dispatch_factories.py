@@ -44,6 +44,20 @@ async def new_client(
     territory_ids: list[uuid.UUID] | None = None,
     professional_ids: list[uuid.UUID] | None = None,
 ) -> tuple[uuid.UUID, str]:
+    """A client; a practice software's territories default to those of its professionals."""
+    if territory_ids is None and professional_ids:
+        territory_ids = list(
+            (
+                await session.scalars(
+                    text(
+                        "SELECT DISTINCT s.territory_id FROM site_professionals sp "
+                        "JOIN sites s ON s.id = sp.site_id "
+                        "WHERE sp.professional_id = ANY(CAST(:p AS uuid[]))"
+                    ),
+                    {"p": professional_ids},
+                )
+            ).all()
+        )
     created = await api_clients.create_client(
         session,
         None,

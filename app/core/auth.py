@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 
 from app.core.db import SessionDep
@@ -86,17 +87,25 @@ class PrincipalCache:
                 del self._entries[key_hash]
 
 
-def _bearer_key(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+# Declares the bearer scheme in the OpenAPI document, on every operation that needs a key;
+# without auto_error, a missing or malformed header reaches our own 401 problem.
+_BEARER = HTTPBearer(scheme_name="bearer", description="the client's API key", auto_error=False)
+
+
+def _bearer_key(credentials: HTTPAuthorizationCredentials | None) -> str:
+    key = credentials.credentials.strip() if credentials is not None else ""
+    if not key:
         raise Unauthenticated("send the API key as `Authorization: Bearer <key>`")
-    return key.strip()
+    return key
 
 
-async def current_principal(request: Request, session: SessionDep) -> Principal:
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Principal:
     """The calling client; 401 without a valid active key."""
-    key_hash = hash_api_key(_bearer_key(request))
+    key_hash = hash_api_key(_bearer_key(credentials))
     cache: PrincipalCache = request.app.state.principal_cache
     principal = cache.get(key_hash)
     if principal is None:

@@ -1,11 +1,14 @@
 """Database engine, sessions and the one-request-one-transaction dependency."""
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -48,7 +51,7 @@ def create_engine(
     }
     if plans_per_execution:
         server_settings["plan_cache_mode"] = "force_custom_plan"
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=settings.db_search_pool_size if plans_per_execution else settings.db_pool_size,
         max_overflow=(
@@ -61,6 +64,22 @@ def create_engine(
         hide_parameters=True,
         connect_args={"server_settings": server_settings},
     )
+    event.listen(engine.sync_engine, "handle_error", _drop_server_details)
+    return engine
+
+
+def _drop_server_details(context: ExceptionContext) -> None:
+    """Drop the DETAIL of a server error (`Failing row contains (…)`, `Key (…)=(…)`): it
+    quotes the row's values, which a logged traceback would print. The message, the constraint
+    and the SQLSTATE stay, and they are what the code decides on."""
+    seen: set[int] = set()
+    error: BaseException | None = context.original_exception
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "detail", None) is not None:
+            with contextlib.suppress(AttributeError):
+                error.detail = None  # type: ignore[attr-defined]
+        error = error.__cause__ or error.__context__
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 PROBLEM_TYPE_BASE = "urn:snp-dispatch:problem:"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -82,6 +83,12 @@ def problem_response(
     )
 
 
+def _printable(text: str, limit: int = 100) -> str:
+    """Client-sent text (an unknown key may hold anything) made safe to echo: cut, lone
+    surrogates and NUL replaced, so that the answer always serialises and stores."""
+    return text[:limit].encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     """`("body", "slots", 3, "start")` → `body.slots[3].start`."""
     out = ""
@@ -89,14 +96,19 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + _printable(str(part))
     return out
 
 
 def validation_errors(errors: Any) -> list[dict[str, str]]:
     """Pydantic errors as `{"location", "message", "type"}`, without echoing the input back."""
     return [
-        {"location": _location(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors
+        {
+            "location": _location(e["loc"]),
+            "message": _printable(str(e["msg"]), 500),
+            "type": e["type"],
+        }
+        for e in errors
     ]
 
 
@@ -138,17 +150,35 @@ _HTTP_SLUGS = {
 }
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method that some route takes on this path, asked of the route table itself (the
+    router names only the methods of the first route whose path matches)."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
+
+
 async def _http_exception_handler(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, StarletteHTTPException):  # registered for that type only
         raise exc
     slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return problem_response(
         exc.status_code,
         slug,
         title,
         str(exc.detail),
         instance=request.url.path,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
 
 

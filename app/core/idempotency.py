@@ -15,10 +15,12 @@ Rules (issue 9):
   retry after the expiry acts as a new request.
 """
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,6 +76,19 @@ class Replay:
 
 def _context(client_id: uuid.UUID, key: str) -> str:
     return f"idempotency_records.response:{client_id}:{key}"
+
+
+def canonical_json(data: Any) -> bytes:
+    """`data` as JSON with sorted keys, whatever JSON a client could send.
+
+    orjson refuses integers beyond 64 bits and lone surrogates, both valid JSON text (a raw slot
+    item may hold them): those bodies fall back to the standard library, which takes any value
+    that `json.loads` made and escapes what is not valid Unicode.
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
 async def claim(

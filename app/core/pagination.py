@@ -2,37 +2,113 @@
 
 import base64
 import binascii
+import hashlib
+import hmac
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.config import get_settings
 from app.core.errors import InvalidInput
 
 T = TypeVar("T")
 
+_MAC_BYTES = 16
+_MAX_BIGINT = 2**63 - 1
 
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    raw = orjson.dumps([created_at.isoformat(), str(row_id)])
+
+@lru_cache(maxsize=4)
+def _derived_key(secret: str) -> bytes:
+    # A key of its own for cursors, derived from the server secret (the sealing patient-data
+    # key): a cursor MAC never doubles as anything that protects patient data.
+    return hmac.new(secret.encode(), b"snp-dispatch cursor mac v1", hashlib.sha256).digest()
+
+
+def _cursor_key() -> bytes:
+    secrets = get_settings().patient_data_key.get_secret_value().split(",")
+    return _derived_key(secrets[0].strip())
+
+
+def _mac(payload: bytes) -> bytes:
+    return hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def seal_cursor(position: list[Any]) -> str:
+    """An opaque, tamper-evident cursor: the position as JSON and its HMAC."""
+    payload = orjson.dumps(position)
+    return f"{_b64(payload)}.{_b64(_mac(payload))}"
+
+
+def _not_a_cursor() -> InvalidInput:
+    return InvalidInput("cursor: not a cursor returned by this list", location="cursor")
+
+
+def open_cursor(cursor: str) -> Any:
+    """The position sealed in `cursor`; 422 at `cursor` unless this service issued it."""
+    payload_text, _, mac_text = cursor.partition(".")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, row_id = orjson.loads(raw)
-        created_at = datetime.fromisoformat(created)
-        if created_at.utcoffset() is None:  # every cursor we issue carries its offset
+        payload, mac = _unb64(payload_text), _unb64(mac_text)
+    except (ValueError, binascii.Error):
+        raise _not_a_cursor() from None
+    if not hmac.compare_digest(mac, _mac(payload)):
+        raise _not_a_cursor()
+    return orjson.loads(payload)
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
+    return seal_cursor([created_at.isoformat(), str(row_id)])
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """A (timestamp, id) position, checked as a whole: two strings, an aware timestamp that
+    stays on the calendar in UTC, a UUID."""
+    position = open_cursor(cursor)
+    if not (
+        isinstance(position, list)
+        and len(position) == 2
+        and all(isinstance(part, str) for part in position)
+    ):
+        raise _not_a_cursor()
+    try:
+        at = datetime.fromisoformat(position[0])
+        if at.utcoffset() is None:
             raise ValueError("naive timestamp")
-        return created_at, uuid.UUID(row_id)
-    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise InvalidInput(
-            "cursor: not a cursor returned by this list", location="cursor"
-        ) from None
+        at.astimezone(UTC)  # year 1 or 9999 pushed off the calendar by its offset
+        return at, uuid.UUID(position[1])
+    except (ValueError, OverflowError):
+        raise _not_a_cursor() from None
+
+
+def encode_id_cursor(row_id: int) -> str:
+    return seal_cursor([row_id])
+
+
+def decode_id_cursor(cursor: str) -> int:
+    """A position by a bigint id (the audit trail)."""
+    position = open_cursor(cursor)
+    if not (
+        isinstance(position, list)
+        and len(position) == 1
+        and type(position[0]) is int
+        and 0 < position[0] <= _MAX_BIGINT
+    ):
+        raise _not_a_cursor()
+    row_id: int = position[0]
+    return row_id
 
 
 def keyset(

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Body, Request, Response, status
 
 from app.core.auth import AdminDep, PrincipalCache
 from app.core.db import SessionDep
+from app.core.webhook_targets import check_webhook_target
 from app.routers.params import Cursor, Limit
 from app.schemas.api_client import (
     ApiClientCreate,
@@ -24,8 +25,18 @@ router = APIRouter(prefix="/v1/clients", tags=["clients"])
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_client(
-    body: ApiClientCreate, session: SessionDep, admin: AdminDep, response: Response
+    body: ApiClientCreate,
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    response: Response,
 ) -> ApiClientCreated:
+    if body.webhook_url is not None:
+        await check_webhook_target(
+            str(body.webhook_url),
+            allow_private=request.app.state.settings.webhook_allow_private_targets,
+            location="body.webhook_url",
+        )
     response.headers["Cache-Control"] = "no-store"
     return await api_clients.create_client(session, admin, body)
 

@@ -8,6 +8,7 @@ from app.core.auth import PracticeSoftwareDep, Principal, RegulatorDep, require_
 from app.core.crypto import CipherDep
 from app.core.db import SessionDep
 from app.core.metrics import count_booking
+from app.core.openapi import problems
 from app.routers.idempotent import AuditedReplay, IdempotencyKey, idempotent, replayed
 from app.schemas.booking import BookingCreate, BookingOut, BookingStatusUpdate
 from app.services.bookings import service as bookings
@@ -15,7 +16,13 @@ from app.services.bookings import service as bookings
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=BookingOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BookingOut,
+    responses=problems(400, 404, 409),
+    openapi_extra={"x-idempotency-key": "required"},
+)
 async def book_hold(
     request: Request,
     body: BookingCreate,
@@ -55,7 +62,7 @@ async def read_booking(
     return await bookings.read_booking(session, principal, cipher, booking_id)
 
 
-@router.post("/{booking_id}/cancel", response_model=BookingOut)
+@router.post("/{booking_id}/cancel", response_model=BookingOut, responses=problems(409))
 async def cancel_booking(
     request: Request,
     booking_id: uuid.UUID,
@@ -73,7 +80,7 @@ async def cancel_booking(
     )
 
 
-@router.patch("/{booking_id}", response_model=BookingOut)
+@router.patch("/{booking_id}", response_model=BookingOut, responses=problems(409))
 async def report_status(
     request: Request,
     booking_id: uuid.UUID,

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from app.core.auth import AdminDep
 from app.core.db import SessionDep
 from app.core.errors import AppError, InvalidInput
+from app.core.openapi import problems
 from app.services.audit import record as audit
 from app.services.directory.centroids import parse_centroids_csv, set_centroids
 
@@ -23,6 +24,7 @@ class CentroidsLoaded(BaseModel):
 
 @router.put(
     "/centroids",
+    responses=problems(415),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -33,7 +33,10 @@ def _no_free_slot(outcome: dispatching.NoFreeSlotFound) -> NoFreeSlot:
     status_code=status.HTTP_201_CREATED,
     response_model=DispatchOut,
     responses={
-        404: {"description": "no free slot (problem type …/no-free-slot)"},
+        404: {
+            "description": "no free slot (problem type …/no-free-slot), with a hint "
+            "to open an en-sus request"
+        },
         503: {
             "description": "every candidate kept being taken by others within the time "
             "budget (…/dispatch-contention, Retry-After)"

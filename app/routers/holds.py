@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.core.auth import RegulatorDep
 from app.core.db import SessionDep
+from app.core.openapi import problems
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.schemas.hold import HoldCreate, HoldOut, HoldRenew
 from app.services.holds import lifecycle as holds
@@ -12,7 +13,12 @@ from app.services.holds import renew
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=HoldOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HoldOut,
+    responses=problems(404, 409),
+)
 async def hold_slot(
     request: Request,
     body: HoldCreate,
@@ -54,7 +60,7 @@ async def renew_hold(
     )
 
 
-@router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409))
 async def release_hold(
     hold_id: uuid.UUID, session: SessionDep, regulator: RegulatorDep
 ) -> Response:

@@ -4,7 +4,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -16,10 +15,11 @@ from app.core import idempotency
 from app.core.auth import Principal
 from app.core.crypto import request_cipher
 from app.core.errors import IdempotencyKeyMissing
+from app.schemas.text import Text
 from app.services.audit import record as audit
 
 IdempotencyKey = Annotated[
-    str | None,
+    Text | None,
     Header(
         alias="Idempotency-Key",
         max_length=idempotency.MAX_KEY_LENGTH,
@@ -69,8 +69,8 @@ async def idempotent(
         if isinstance(produced, Response):
             return produced
         return JSONResponse(jsonable_encoder(produced), status_code=_status(produced, status_code))
-    canonical = orjson.dumps(
-        body.model_dump(mode="json") if body is not None else None, option=orjson.OPT_SORT_KEYS
+    canonical = idempotency.canonical_json(
+        body.model_dump(mode="json") if body is not None else None
     )
     cipher = request_cipher(request)
     ttl = request.app.state.settings.idempotency_ttl_seconds

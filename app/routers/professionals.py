@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.core.auth import AdminDep
 from app.core.db import SessionDep
+from app.core.openapi import problems
 from app.routers.params import Cursor, Limit
 from app.schemas.common import Page
 from app.schemas.identifiers import Rpps
@@ -13,7 +14,7 @@ from app.services.directory import professionals
 router = APIRouter(prefix="/v1/professionals", tags=["professionals"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(409))
 async def create_professional(
     body: ProfessionalCreate, session: SessionDep, admin: AdminDep
 ) -> ProfessionalOut:

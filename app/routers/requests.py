@@ -1,4 +1,5 @@
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
@@ -12,9 +13,11 @@ from app.core.auth import (
 )
 from app.core.crypto import CipherDep
 from app.core.db import SessionDep
+from app.core.openapi import problems
 from app.routers.idempotent import AuditedReplay, IdempotencyKey, idempotent
 from app.schemas.en_sus_request import EnSusAccept, EnSusRequestCreate, EnSusRequestOut
 from app.services.en_sus import service as en_sus
+from app.services.search.window import resolve_window
 
 router = APIRouter(prefix="/v1/requests", tags=["en sus"])
 
@@ -33,6 +36,8 @@ async def create_request(
     """Ask the territory's professionals who accept patients beyond their slots (en sus)."""
 
     async def produce() -> EnSusRequestOut:
+        # The searches' window rule: a request asks for no window a search would refuse.
+        resolve_window(body.window, datetime.now(UTC), [])
         ttl = request.app.state.settings.en_sus_request_ttl_seconds
         return await en_sus.create_request(session, regulator, cipher, body, ttl)
 
@@ -58,7 +63,7 @@ async def read_request(
     return await en_sus.read_request(session, principal, cipher, request_id)
 
 
-@router.post("/{request_id}/accept")
+@router.post("/{request_id}/accept", responses=problems(409))
 async def accept_request(
     request_id: uuid.UUID,
     body: EnSusAccept,

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app.core.auth import PracticeSoftwareDep, Principal
 from app.core.db import SessionDep
+from app.core.openapi import problems
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.routers.params import Cursor, Limit
 from app.schemas.common import Page
+from app.schemas.identifiers import Rpps
 from app.schemas.slot import (
-    NO_NUL,
+    ExternalId,
     OffsetDatetime,
     SlotBatch,
     SlotOut,
@@ -67,7 +69,7 @@ async def list_slots(
     limit: Limit = 100,
     cursor: Cursor = None,
     status: SlotStatus | None = None,
-    professional_rpps: Annotated[str | None, Query(pattern=r"^\d{11}$")] = None,
+    professional_rpps: Annotated[Rpps | None, Query()] = None,
     start: Annotated[
         OffsetDatetime | None, Query(description="slots ending after this time")
     ] = None,
@@ -88,9 +90,9 @@ async def list_slots(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.delete("/{external_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{external_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409))
 async def cancel_slot(
-    external_id: Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)],
+    external_id: Annotated[ExternalId, Path()],
     session: SessionDep,
     software: PracticeSoftwareDep,
     idempotency_key: IdempotencyKey = None,

@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 
 from app.core.auth import AdminDep
 from app.core.db import SessionDep
+from app.core.openapi import problems
 from app.routers.params import Cursor, Limit
 from app.schemas.common import Page
 from app.schemas.territory import TerritoryCreate, TerritoryOut, TerritoryUpdate
@@ -12,7 +13,7 @@ from app.services.directory import territories
 router = APIRouter(prefix="/v1/territories", tags=["territories"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(409))
 async def create_territory(
     body: TerritoryCreate, session: SessionDep, admin: AdminDep
 ) -> TerritoryOut:

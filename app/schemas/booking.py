@@ -4,10 +4,11 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import ConfigDict, field_validator
 
 from app.schemas.common import Input, Output
 from app.schemas.identifiers import Name, Phone
+from app.schemas.text import StrippedText
 
 BookingStatus = Literal["held", "released", "expired", "booked", "fulfilled", "noshow", "cancelled"]
 ReportedStatus = Literal["fulfilled", "noshow", "cancelled"]
@@ -16,11 +17,7 @@ OLDEST_BIRTH_DATE = date(1900, 1, 1)
 _EARLIEST_ZONE = timedelta(hours=14)
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-Reason = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=2000)]
+Reason = Annotated[str, StrippedText(2000)]
 
 
 class Patient(Input):
@@ -41,6 +38,23 @@ class Patient(Input):
 
 class BookingCreate(Input):
     """`POST /v1/bookings`: confirm a live hold of the calling regulator."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hold_id": "5d8e2f1a-7b3c-4a9e-8f6d-0c1b2a3e4d5f",
+                    "patient": {
+                        "family_name": "Durand",
+                        "given_name": "Léa",
+                        "birth_date": "1987-04-12",
+                        "phone": "06 12 34 56 78",
+                    },
+                    "reason": "otalgie fébrile",
+                }
+            ]
+        }
+    )
 
     hold_id: uuid.UUID
     patient: Patient

@@ -1,6 +1,6 @@
 """Shapes shared by every domain: strict input models, partial updates and cursor pages."""
 
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
@@ -13,9 +13,24 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _publish_nulls_allowed(schema: dict[str, Any], model: type[Any]) -> None:
+    """A Patch's schema says what the server takes: `null` only where the field may be empty,
+    and no default (an absent field keeps its value)."""
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    for name, field in schema.get("properties", {}).items():
+        field.pop("default", None)
+        if name in nullable:
+            continue
+        alternatives = [s for s in field.get("anyOf", []) if s.get("type") != "null"]
+        if len(alternatives) == 1:
+            field.pop("anyOf")
+            field.update(alternatives[0])
+
+
 class Patch(Input):
     """A partial update: absent fields stay; `null` is refused unless the field may be empty."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_publish_nulls_allowed)
     nullable: ClassVar[frozenset[str]] = frozenset()
 
     # A field validator (not a model one) so that the error's location names the field.

@@ -5,6 +5,8 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import ConfigDict
+
 from app.schemas.booking import Reason
 from app.schemas.common import Input, Output
 from app.schemas.search import SearchQuery, SiteBrief
@@ -14,6 +16,12 @@ RequestStatus = Literal["open", "accepted", "expired", "cancelled"]
 
 class EnSusRequestCreate(SearchQuery):
     """`POST /v1/requests`: a search body (where the patient is, what is needed) and a reason."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"location": {"insee_code": "44109"}, "reason": "fièvre depuis 3 jours"}]
+        }
+    )
 
     reason: Reason | None = None
 

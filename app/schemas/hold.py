@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from app.schemas.common import Input, Output
 
@@ -14,6 +14,12 @@ MIN_HOLD_SECONDS = 10
 
 class HoldCreate(Input):
     """`POST /v1/holds`: hold a free slot (a held slot is refused, whoever holds it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"slot_id": "9b1e4f3a-2c7d-4e8b-a6f0-1d2c3b4a5e6f", "ttl_seconds": 300}]
+        }
+    )
 
     slot_id: uuid.UUID
     ttl_seconds: int = Field(default=DEFAULT_HOLD_SECONDS, ge=MIN_HOLD_SECONDS, le=MAX_HOLD_SECONDS)

@@ -2,13 +2,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from app.schemas.common import Input, Output, Patch
-from app.schemas.identifiers import Name, Rpps
+from app.schemas.identifiers import Language, Name, Rpps
+from app.schemas.text import StrippedText
 
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+Code = Annotated[str, StrippedText(20)]
 
 
 class ProfessionalCreate(Input):

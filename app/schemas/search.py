@@ -2,12 +2,13 @@
 
 import uuid
 from datetime import datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from app.schemas.common import Input, Output
-from app.schemas.identifiers import AwareDatetime, InseeCode, Latitude, Longitude, Rpps
+from app.schemas.identifiers import AwareDatetime, InseeCode, Language, Latitude, Longitude, Rpps
+from app.schemas.text import StrippedText
 
 Modality = Literal["AMB", "HH", "VR"]
 CandidateGroup = Literal["medecin_traitant", "sas_participant", "other"]
@@ -40,14 +41,28 @@ class SearchWindow(Input):
         return self
 
 
+SEARCH_EXAMPLE: dict[str, JsonValue] = {
+    "location": {"lat": 47.2184, "lon": -1.5536},
+    "window": {"start": "2026-11-23T14:00:00+01:00", "end": "2026-11-24T20:00:00+01:00"},
+    "modalities": ["AMB", "VR"],
+    "specialty": "SM54",
+    "languages": ["fr"],
+    "limit": 5,
+}
+
+
 class SearchQuery(Input):
     """`POST /v1/searches` body (also the base of dispatch and en-sus request bodies)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [SEARCH_EXAMPLE, {"location": {"insee_code": "44109"}}]}
+    )
 
     location: LatLon | InseeLocation
     window: SearchWindow | None = None
     modalities: list[Modality] | None = Field(default=None, min_length=1, max_length=3)
-    specialty: str | None = Field(default=None, min_length=1, max_length=20)
-    languages: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    specialty: Annotated[str, StrippedText(20)] | None = None
+    languages: list[Language] | None = Field(default=None, min_length=1, max_length=10)
     accessible: bool | None = None
     medecin_traitant_rpps: Rpps | None = None
     limit: int = Field(default=10, ge=1, le=MAX_SEARCH_LIMIT)
@@ -59,14 +74,8 @@ class SearchQuery(Input):
 
     @field_validator("languages")
     @classmethod
-    def _language_codes(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        codes = [code.strip().lower() for code in value]
-        for code in codes:
-            if not (2 <= len(code) <= 3 and code.isascii() and code.isalpha()):
-                raise ValueError("a language is an ISO 639 code such as 'fr', 'en', 'ar'")
-        return list(dict.fromkeys(codes))
+    def _unique_languages(cls, value: list[str] | None) -> list[str] | None:
+        return list(dict.fromkeys(value)) if value is not None else None
 
 
 class ProfessionalBrief(Output):

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     ValidatorFunctionWrapHandler,
@@ -16,6 +17,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.schemas.common import Input, Output
+from app.schemas.identifiers import timestamp_text
+from app.schemas.text import StrippedText, Text
 
 MAX_BATCH_ITEMS = 5_000
 
@@ -26,10 +29,7 @@ ItemStatus = Literal["created", "updated", "unchanged", "rejected", "conflict"]
 
 
 def _rfc3339_in_utc(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
-    # Text only: pydantic would also read a number as a Unix time, which carries no offset.
-    if not isinstance(value, str | datetime):
-        raise PydanticCustomError("timestamp_type", "a timestamp is RFC 3339 text with an offset")
-    parsed: datetime = handler(value)
+    parsed: datetime = handler(timestamp_text(value))
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise PydanticCustomError(
             "timestamp_without_offset",
@@ -41,17 +41,11 @@ def _rfc3339_in_utc(value: object, handler: ValidatorFunctionWrapHandler) -> dat
         raise PydanticCustomError("timestamp_out_of_range", "timestamp out of range") from None
 
 
-# No NUL character: PostgreSQL text cannot hold one. The pattern also makes pydantic refuse
-# strings with lone surrogates (invalid UTF-8), which the database would refuse too.
-NO_NUL = r"^[^\x00]*$"
-
 # Parsed, required to carry an offset, and returned in UTC.
 OffsetDatetime = Annotated[datetime, WrapValidator(_rfc3339_in_utc)]
-ExternalId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
-]
-BookingUrl = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s\x00]+$")]
-SlotRpps = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{11}$")]
+ExternalId = Annotated[str, StrippedText(200)]
+BookingUrl = Annotated[Text, StringConstraints(max_length=2000, pattern=r"^https?://[^\s\x00]+$")]
+SlotRpps = Annotated[Text, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{11}$")]
 
 
 def _labels_set(labels: list[str]) -> list[str]:
@@ -83,9 +77,31 @@ class SlotItem(Input):
 class SlotBatch(Input):
     """`PUT /v1/slots`: items stay raw here and are validated one by one by the service."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "slots": [
+                        {
+                            "external_id": "agenda-7781-20261123T1430",
+                            "professional_rpps": "10003456789",
+                            "site_id": "3f2c9a8e-5b1d-4c7e-9a0f-2d6b8e4c1a77",
+                            "start": "2026-11-23T14:30:00+01:00",
+                            "end": "2026-11-23T14:50:00+01:00",
+                            "modality": "AMB",
+                            "labels": ["SNP"],
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     slots: list[Any] = Field(
         max_length=MAX_BATCH_ITEMS,
-        description=f"up to {MAX_BATCH_ITEMS} slot items (see SlotItem); each gets its own result",
+        description=f"up to {MAX_BATCH_ITEMS} slot items; each is judged on its own and gets its "
+        "own result (an invalid item is `rejected` in a 200 answer, the others still land)",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/SlotItem"}},
     )
 
 

@@ -283,7 +283,11 @@ async def test_api_key_is_stored_only_as_a_hash(
 ) -> None:
     created = await client.post(
         "/v1/clients",
-        json={"name": "Agenda", "role": "practice_software", "webhook_url": "https://a.example"},
+        json={
+            "name": "Agenda",
+            "role": "practice_software",
+            "webhook_url": "https://93.184.215.14/h",
+        },
         headers=admin_headers,
     )
     key = created.json()["api_key"]

@@ -2,18 +2,22 @@
 
 import re
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.core.config import Settings
+from app.core.db import get_session
+from app.main import create_app
 from app.models import ApiClient
 from tests.conftest import MakeKey, bearer
 from tests.dispatch_factories import add_slots, headers, make_world
-from tests.factories import NANTES, create_professional, create_territory
+from tests.factories import NANTES, create_professional, create_site, create_territory
 from tests.routers.paging import ids_of, walk_pages
 from tests.routers.test_bookings import PATIENT
 from tests.routers.test_errors import assert_problem
@@ -49,18 +53,19 @@ async def test_practice_software_with_webhook_gets_its_secret_once(
     client: httpx.AsyncClient, admin_headers: Headers, territory: dict[str, Any]
 ) -> None:
     pro = await create_professional(client, admin_headers)
+    await create_site(client, admin_headers, territory["id"], [pro["id"]])
     body = {
         "name": "Agenda Médical",
         "role": "practice_software",
         "territory_ids": [territory["id"]],
         "professional_ids": [pro["id"]],
-        "webhook_url": "https://agenda.example/hooks/snp",
+        "webhook_url": "https://93.184.215.14/hooks/snp",
     }
     response = await client.post("/v1/clients", json=body, headers=admin_headers)
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["professional_ids"] == [pro["id"]]
-    assert created["webhook_url"] == "https://agenda.example/hooks/snp"
+    assert created["webhook_url"] == "https://93.184.215.14/hooks/snp"
     secret = created["webhook_secret"]
     assert secret.startswith("whsec_")
     listed = await client.get("/v1/clients", params={"limit": 500}, headers=admin_headers)
@@ -536,3 +541,58 @@ async def test_transfer_from_a_client_that_is_not_a_practice_software_is_422_or_
     response = await _transfer(client, admin_headers, admin_id, target)
     assert assert_problem(response, 422, "invalid-input")["location"] == "path.client_id"
     assert_problem(await _transfer(client, admin_headers, uuid.uuid4(), target), 404, "not-found")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/hook", "http://169.254.169.254/", "https://10.0.0.1/"]
+)
+async def test_webhook_to_a_private_address_is_422(
+    client: httpx.AsyncClient, admin_headers: Headers, session: AsyncSession, url: str
+) -> None:
+    before = await session.scalar(select(func.count()).select_from(ApiClient))
+    body = {"name": "Agenda", "role": "practice_software", "webhook_url": url}
+    response = await client.post("/v1/clients", json=body, headers=admin_headers)
+    assert assert_problem(response, 422, "invalid-input")["location"] == "body.webhook_url"
+    assert await session.scalar(select(func.count()).select_from(ApiClient)) == before
+
+
+async def test_webhook_to_a_private_address_passes_when_allowed(
+    settings: Settings, engine: AsyncEngine, session: AsyncSession, admin_headers: Headers
+) -> None:
+    app = create_app(settings.model_copy(update={"webhook_allow_private_targets": True}))
+
+    async def same_session() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    app.dependency_overrides[get_session] = same_session
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as on_premise:
+        body = {"name": "Agenda", "role": "practice_software", "webhook_url": "http://10.0.0.1/h"}
+        response = await on_premise.post("/v1/clients", json=body, headers=admin_headers)
+    assert response.status_code == 201, response.text
+
+
+async def test_practice_software_with_professionals_outside_its_territories_is_422(
+    client: httpx.AsyncClient, admin_headers: Headers, territory: dict[str, Any]
+) -> None:
+    inside = await create_professional(client, admin_headers)
+    outside = await create_professional(client, admin_headers)
+    nowhere = await create_professional(client, admin_headers)
+    await create_site(client, admin_headers, territory["id"], [inside["id"]])
+    elsewhere = await create_territory(client, admin_headers)
+    await create_site(client, admin_headers, elsewhere["id"], [outside["id"]])
+    body = {
+        "name": "Agenda",
+        "role": "practice_software",
+        "territory_ids": [territory["id"]],
+        "professional_ids": [inside["id"], outside["id"], nowhere["id"]],
+    }
+    response = await client.post("/v1/clients", json=body, headers=admin_headers)
+    problem = assert_problem(response, 422, "invalid-input")
+    assert problem["location"] == "body.professional_ids"
+    assert outside["id"] in problem["detail"]
+    assert nowhere["id"] in problem["detail"]
+    assert inside["id"] not in problem["detail"]
+    body["professional_ids"] = [inside["id"]]
+    response = await client.post("/v1/clients", json=body, headers=admin_headers)
+    assert response.status_code == 201, response.text

@@ -206,3 +206,27 @@ async def test_unexpected_failure_is_500_problem_without_internals(settings: Set
     assert_problem(response, 500, "internal-error")
     assert "hunter2" not in response.text
     assert "secret.py" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/v1/professionals/{id}", {"GET", "PATCH", "DELETE"}),
+        ("POST", "/v1/sites/{id}", {"GET", "PATCH", "DELETE"}),
+        ("PUT", "/v1/territories", {"GET", "POST"}),
+        ("PATCH", "/v1/slots", {"GET", "PUT"}),
+        ("GET", "/v1/bookings", {"POST"}),
+    ],
+)
+async def test_405_lists_every_allowed_method(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    method: str,
+    path: str,
+    allowed: set[str],
+) -> None:
+    response = await client.request(
+        method, path.format(id=uuid.uuid4()), json={}, headers=admin_headers
+    )
+    assert_problem(response, 405, "method-not-allowed")
+    assert set(response.headers["allow"].split(", ")) == allowed

@@ -1,6 +1,7 @@
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -224,3 +225,34 @@ async def test_replayed_request_answer_is_audited_as_a_read(
         )
     ).all()
     assert actions == ["request.create", "request.read"]
+
+
+@pytest.mark.parametrize(
+    ("window", "location"),
+    [
+        ({"start": "9999-12-31T00:00:00+00:00"}, "body.window.start"),
+        ({"start": "9999-12-31T23:00:00-05:00"}, "body.window.start"),
+        ({"end": "2001-01-01T00:00:00+00:00"}, "body.window.end"),
+        ({"start": "0.5"}, "body.window.start"),
+    ],
+)
+async def test_request_window_follows_the_search_rule(
+    client: httpx.AsyncClient, session: AsyncSession, window: dict[str, str], location: str
+) -> None:
+    world = await make_world(session, professionals=1, accepts_en_sus=True)
+    before = await session.scalar(text("SELECT count(*) FROM en_sus_requests"))
+    response = await _open(client, world, window=window)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert location in {
+        problem.get("location"),
+        *(e["location"] for e in problem.get("errors", [])),
+    }
+    assert await session.scalar(text("SELECT count(*) FROM en_sus_requests")) == before
+    # And the same for a search, so the two never drift apart.
+    search = await client.post(
+        "/v1/searches",
+        json={"location": {"lat": world.lat, "lon": world.lon}, "window": window},
+        headers=headers(world.regulator_key),
+    )
+    assert search.status_code == 422

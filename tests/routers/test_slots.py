@@ -318,3 +318,15 @@ async def test_sync_window_past_the_calendar_is_422(
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["location"] == "body.window.start"
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "2026-01-01", "2026-01-01T10:00:00"])
+@pytest.mark.parametrize("param", ["start", "end"])
+async def test_list_slots_takes_only_timestamps_with_an_offset(
+    client: httpx.AsyncClient, world: World, param: str, value: str
+) -> None:
+    response = await client.get(
+        "/v1/slots", params={param: value}, headers=bearer(world.software_key)
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["location"] == f"query.{param}"

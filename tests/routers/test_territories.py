@@ -176,3 +176,26 @@ async def test_territory_list_with_a_bad_cursor_is_422(
 ) -> None:
     response = await client.get("/v1/territories", params={"cursor": "%%%"}, headers=admin_headers)
     assert assert_problem(response, 422, "invalid-input")["location"] == "cursor"
+
+
+@pytest.mark.parametrize("radius", [0.001, 5e-324, 0.09, 0])
+async def test_a_radius_that_rounds_to_nothing_is_422(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], radius: float
+) -> None:
+    body = {"name": "CPTS", "finess": new_finess(), "departement": "44", "radius_km": radius}
+    response = await client.post("/v1/territories", json=body, headers=admin_headers)
+    assert assert_problem(response, 422, "invalid-input")["errors"][0]["location"] == (
+        "body.radius_km"
+    )
+    territory = await create_territory(client, admin_headers)
+    response = await client.patch(
+        f"/v1/territories/{territory['id']}", json={"radius_km": radius}, headers=admin_headers
+    )
+    assert_problem(response, 422, "invalid-input")
+
+
+async def test_the_smallest_radius_is_kept(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    territory = await create_territory(client, admin_headers, radius_km=0.1)
+    assert territory["radius_km"] == 0.1

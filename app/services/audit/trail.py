@@ -5,10 +5,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import InvalidInput
+from app.core.pagination import decode_id_cursor, encode_id_cursor
 from app.models import AuditEvent
-
-_MAX_BIGINT = 2**63 - 1
 
 
 async def list_audit_events(
@@ -22,10 +20,7 @@ async def list_audit_events(
 ) -> tuple[list[AuditEvent], str | None]:
     query = select(AuditEvent)
     if cursor:
-        # An event id (bigint): anything else would reach the database and fail there.
-        if not (cursor.isascii() and cursor.isdigit() and int(cursor) <= _MAX_BIGINT):
-            raise InvalidInput("cursor: not a cursor returned by this list", location="cursor")
-        query = query.where(AuditEvent.id < int(cursor))
+        query = query.where(AuditEvent.id < decode_id_cursor(cursor))
     if resource_type:
         query = query.where(AuditEvent.resource_type == resource_type)
     if resource_id:
@@ -36,4 +31,4 @@ async def list_audit_events(
         query = query.where(AuditEvent.action == action)
     rows = (await session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1))).all()
     items = list(rows[:limit])
-    return items, (str(items[-1].id) if len(rows) > limit else None)
+    return items, (encode_id_cursor(items[-1].id) if len(rows) > limit else None)

@@ -25,6 +25,7 @@ from app.schemas.api_client import (
     SlotCounts,
 )
 from app.services.audit import record as audit
+from app.services.directory.client_scope import check_professionals_in_territories
 from app.services.slots.rules import free, lapsed_hold
 
 
@@ -65,6 +66,7 @@ async def create_client(
     _check_scope_fits_role(data)
     await _check_ids(session, Territory, data.territory_ids, "body.territory_ids")
     await _check_ids(session, Professional, data.professional_ids, "body.professional_ids")
+    await check_professionals_in_territories(session, data.professional_ids, data.territory_ids)
     key, prefix, key_hash = new_api_key()
     secret = new_webhook_secret() if data.webhook_url else None
     client = ApiClient(

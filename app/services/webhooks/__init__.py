@@ -7,7 +7,8 @@ Rules owned here:
 - per client and ordering key (the slot, or the en-sus request), an event leaves only once the
   earlier ones were delivered or failed;
 - `schedule`: when the next attempt is due (Standard Webhooks delays with jitter, Retry-After);
-- `targets`: a private, loopback or link-local target is refused unless allowed;
+- a private, loopback or link-local target is refused unless allowed (`app.core.webhook_targets`,
+  the same rule as at registration, checked again before each send);
 - `sender`: one signed attempt (Standard Webhooks headers), bounded in time and in what it reads;
 - `worker`: the lifespan task, woken by LISTEN/NOTIFY, with a poll as the fallback.
 """

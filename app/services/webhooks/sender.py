@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from app.core.webhook_targets import target_refusal
 from app.services.webhooks.schedule import parse_retry_after
-from app.services.webhooks.targets import TargetRefused, check_target
 
 MAX_RESPONSE_BYTES = 4096
 ERROR_CHARS = 300
@@ -64,10 +64,9 @@ async def send(
     allow_private: bool,
 ) -> Attempt:
     """POST `body` to `url`, signed with `secret`; never raises for a network or HTTP failure."""
-    try:
-        await check_target(url, allow_private=allow_private)
-    except TargetRefused as exc:
-        return Attempt(None, f"refused target: {exc}"[:ERROR_CHARS])
+    refusal = await target_refusal(url, allow_private=allow_private)
+    if refusal is not None:  # checked again at each send: DNS may have changed
+        return Attempt(None, f"refused target: {refusal}"[:ERROR_CHARS])
     headers = signed_headers(secret, event_id, body, datetime.now(UTC))
     try:
         async with http.stream("POST", url, content=body.encode(), headers=headers) as response:

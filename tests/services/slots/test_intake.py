@@ -43,12 +43,20 @@ async def build_world(
     other = await create_professional(client, admin_headers)
     elsewhere = await create_professional(client, admin_headers)
     site = await create_site(client, admin_headers, territory["id"], [pro["id"], other["id"]])
+    # `elsewhere` works in another territory of the same clients, at no site of this one.
+    second = await create_territory(client, admin_headers)
+    await create_site(client, admin_headers, second["id"], [elsewhere["id"]])
+    territories = [uuid.UUID(territory["id"]), uuid.UUID(second["id"])]
     closed = await create_site(client, admin_headers, territory["id"], [pro["id"]])
     response = await client.delete(f"/v1/sites/{closed['id']}", headers=admin_headers)
     assert response.status_code == 204
     linked = [uuid.UUID(pro["id"]), uuid.UUID(elsewhere["id"])]
-    key, client_id = await make_key("practice_software", professional_ids=linked)
-    other_key, other_id = await make_key("practice_software", professional_ids=linked)
+    key, client_id = await make_key(
+        "practice_software", professional_ids=linked, territory_ids=territories
+    )
+    other_key, other_id = await make_key(
+        "practice_software", professional_ids=linked, territory_ids=territories
+    )
     return World(
         territory_id=uuid.UUID(territory["id"]),
         site_id=site["id"],
