@@ -2,7 +2,8 @@
 
 Rules, applied to every operation of the generated document:
 - 422 when it takes parameters or a body; 401 and 403 when it needs a key (it then carries the
-  bearer security requirement); 404 when its path names a resource; 413 when it takes a body;
+  bearer security requirement); 404 when its path names a resource; 400 and 413 when it takes
+  a body;
   plus what the route declares with `problems(…)` (400, 409, 415…). Each is
   `application/problem+json` with the shared `Problem` schema; FastAPI's own
   `HTTPValidationError` (another shape than the one sent) is gone.
@@ -18,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 _DESCRIPTIONS = {
-    400: "Bad request (e.g. a required Idempotency-Key header is missing)",
+    400: "Bad request: a body that is not JSON, or a required Idempotency-Key header missing",
     401: "Missing or invalid API key",
     403: "The key's role or scope does not allow this",
     404: "No such resource (or not visible to this key)",
@@ -86,7 +87,7 @@ def _statuses(operation: dict[str, Any]) -> set[int]:
     if any(p["in"] == "path" for p in parameters):
         statuses.add(404)
     if "requestBody" in operation:
-        statuses.add(413)
+        statuses |= {400, 413}  # a body that is not JSON (or not UTF-8) is a 400
     return statuses
 
 

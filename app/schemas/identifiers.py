@@ -164,8 +164,16 @@ TimeZoneName = Annotated[
     Published(examples=["Europe/Paris", "America/Cayenne"]),
 ]
 AwareDatetime = Annotated[datetime, BeforeValidator(timestamp_text), AfterValidator(_aware)]
-Latitude = Annotated[float, Field(ge=-90, le=90)]
-Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
+def _coordinate(value: float) -> float:
+    # 7 decimals is about a centimetre; it also turns a subnormal such as 2e-311 into 0, whose
+    # trigonometry PostgreSQL would refuse as an underflow.
+    return round(value, 7)
+
+
+Latitude = Annotated[float, Field(ge=-90, le=90), AfterValidator(_coordinate)]
+Longitude = Annotated[float, Field(ge=-180, le=180), AfterValidator(_coordinate)]
 Name = Annotated[str, StrippedText(200)]
 
 

@@ -256,3 +256,15 @@ async def test_request_window_follows_the_search_rule(
         headers=headers(world.regulator_key),
     )
     assert search.status_code == 422
+
+
+async def test_a_subnormal_coordinate_is_read_as_zero(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session, professionals=1, accepts_en_sus=True)
+    response = await client.post(
+        "/v1/requests",
+        json={"location": {"lat": 20.97, "lon": -5e-324}},
+        headers=headers(world.regulator_key),
+    )
+    assert response.status_code == 201, response.text
