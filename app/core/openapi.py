@@ -29,6 +29,8 @@ _DESCRIPTIONS = {
     415: "Unsupported media type",
     422: "Invalid input: `errors` names each faulty field",
     429: "Too many requests",
+    503: "Busy: the request kept losing races for the same rows; nothing changed, retry after "
+    "`Retry-After`",
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Body, Request, Response, status
 
 from app.core.auth import AdminDep, PrincipalCache
 from app.core.db import SessionDep
+from app.core.openapi import problems
 from app.core.webhook_targets import check_webhook_target
 from app.routers.params import Cursor, Limit
 from app.schemas.api_client import (
@@ -67,7 +68,7 @@ async def revoke_client(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{client_id}/rotate-key")
+@router.post("/{client_id}/rotate-key", responses=problems(409))
 async def rotate_key(
     client_id: uuid.UUID,
     request: Request,
@@ -84,7 +85,7 @@ async def rotate_key(
     return rotated
 
 
-@router.post("/{client_id}/transfer-slots")
+@router.post("/{client_id}/transfer-slots", responses=problems(409))
 async def transfer_slots(
     client_id: uuid.UUID, body: SlotTransfer, session: SessionDep, admin: AdminDep
 ) -> SlotsTransferred:

@@ -4,6 +4,7 @@ from starlette.responses import Response
 from app.core.auth import RegulatorDep
 from app.core.db import SearchSessionsDep, SessionDep
 from app.core.errors import problem_response
+from app.core.openapi import problems
 from app.routers.idempotent import IdempotencyKey, idempotent
 from app.schemas.dispatch import DispatchOut, DispatchRequest
 from app.services.dispatch import service as dispatching
@@ -37,10 +38,7 @@ def _no_free_slot(outcome: dispatching.NoFreeSlotFound) -> NoFreeSlot:
             "description": "no free slot (problem type …/no-free-slot), with a hint "
             "to open an en-sus request"
         },
-        503: {
-            "description": "every candidate kept being taken by others within the time "
-            "budget (…/dispatch-contention, Retry-After)"
-        },
+        **problems(503),
     },
 )
 async def dispatch(

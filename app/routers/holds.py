@@ -36,7 +36,7 @@ async def hold_slot(
     )
 
 
-@router.post("/{hold_id}/renew", response_model=HoldOut)
+@router.post("/{hold_id}/renew", response_model=HoldOut, responses=problems(404, 409))
 async def renew_hold(
     hold_id: uuid.UUID,
     request: Request,

@@ -20,11 +20,12 @@ from sqlalchemy import select
 from app import demo
 from app.core import migrations
 from app.core.config import Settings
-from app.core.db import create_engine, create_sessionmaker, plain_url
+from app.core.db import create_engine, create_sessionmaker
 from app.models import Professional
 from app.schemas.api_client import ApiClientCreate
 from app.services.directory import api_clients
 from tests.concurrency.conftest import _free_port, _wait_ready
+from tests.conftest import _with_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -54,7 +55,7 @@ async def contract_database(server_url: str) -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    url = plain_url(server_url).rsplit("/", 1)[0] + "/" + name
+    url = _with_database(server_url, name)  # a socket directory rides in the query
     await migrations.upgrade_async(url)
     yield url
     admin = await asyncpg.connect(server_url)
