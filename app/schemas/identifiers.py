@@ -91,9 +91,13 @@ def normalize_phone(value: str) -> str:
 
 def _timezone(value: str) -> str:
     if value not in _KNOWN_ZONES:
+        # Only what looks like a zone name reaches the tz database (it is read from files: a
+        # long or strange name raised OSError, a 500, before this check).
+        if len(value) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", value):
+            raise ValueError("not an IANA time zone name (such as Europe/Paris)")
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"{value!r} is not an IANA time zone name") from None
     return value
 

@@ -72,6 +72,9 @@ async def test_territory_gets_the_radius_of_its_departement(
         ({"departement": "20"}, "body.departement"),
         ({"departement": "99"}, "body.departement"),
         ({"timezone": "Europe/Nantes"}, "body.timezone"),
+        # Found by schemathesis: names the tz database reads as files (OSError, a 500 before).
+        ({"timezone": "Zalgo" * 60}, "body.timezone"),
+        ({"timezone": "../../../../etc/passwd"}, "body.timezone"),
         ({"radius_km": 0}, "body.radius_km"),
         ({"radius_km": 500}, "body.radius_km"),
         ({"name": ""}, "body.name"),
