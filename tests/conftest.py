@@ -8,6 +8,7 @@ several runs can share one server.
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -53,23 +54,32 @@ def server_url() -> str:
     return plain_url(start_embedded_postgres(PROJECT_ROOT / ".data" / "test-pg", "postgres"))
 
 
-@pytest.fixture(scope="session")
-async def database_url(server_url: str) -> AsyncIterator[str]:
-    """A fresh database for this run, migrated to head by Alembic."""
-    name = f"snp_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+@asynccontextmanager
+async def migrated_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A database of its own on the test server, migrated to head, dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(server_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    url = _with_database(server_url, name)
+    url = _with_database(server_url, name)  # a socket directory rides in the query
     await migrations.upgrade_async(url)
-    yield url
-    admin = await asyncpg.connect(server_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield url
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """A fresh database for this run, migrated to head by Alembic."""
+    async with migrated_database(server_url, "snp_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

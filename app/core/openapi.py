@@ -81,7 +81,7 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 def _statuses(operation: dict[str, Any]) -> set[int]:
     parameters = operation.get("parameters", [])
-    statuses = {int(code) for code in operation.get("responses", {}) if code.startswith("4")}
+    statuses = {int(code) for code in operation.get("responses", {}) if code[0] in "45"}
     if parameters or "requestBody" in operation:
         statuses.add(422)
     if operation.get("security"):

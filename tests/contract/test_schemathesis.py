@@ -9,23 +9,20 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import select
 
 from app import demo
-from app.core import migrations
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.models import Professional
 from app.schemas.api_client import ApiClientCreate
 from app.services.directory import api_clients
 from tests.concurrency.conftest import _free_port, _wait_ready
-from tests.conftest import _with_database
+from tests.conftest import migrated_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -49,20 +46,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 async def contract_database(server_url: str) -> AsyncIterator[str]:
     """A database of its own (the server commits; the other tests must not see its rows)."""
-    name = f"snp_contract_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = _with_database(server_url, name)  # a socket directory rides in the query
-    await migrations.upgrade_async(url)
-    yield url
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with migrated_database(server_url, "snp_contract") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
