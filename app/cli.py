@@ -206,6 +206,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"  API docs:          {base}/docs\n",
             flush=True,
         )
+    # The processes sharing each client's rate limit: this server's workers, unless the
+    # operator counts the replicas too (core.rate_limit).
+    os.environ.setdefault("RATE_LIMIT_PROCESSES", str(args.workers))
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -15,6 +15,7 @@ from app.core.embedded import start_embedded_postgres
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
 from app.core.openapi import build_openapi
+from app.core.rate_limit import RateLimiter, deployment_processes
 from app.core.retry import TransientRetry
 from app.core.server_timing import RequestTiming
 from app.routers import (
@@ -85,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.principal_cache = PrincipalCache(settings.api_key_cache_seconds)
+    app.state.rate_limiter = RateLimiter(
+        settings.rate_limits, deployment_processes(settings.rate_limit_processes)
+    )
     install_error_handlers(app)
     app.add_middleware(TransientRetry)  # innermost: replays a request that lost a deadlock
     slot_item = SlotItem.model_json_schema(ref_template="#/components/schemas/{model}")

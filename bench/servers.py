@@ -74,6 +74,12 @@ def start_service(
         "DB_POOL_SIZE": str(pool_size),
         "DB_MAX_OVERFLOW": str(max_overflow),
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="snp-bench-metrics-"),
+        # One bench key stands for a whole SAS of regulators: no per-client request limit (the
+        # limiter's own cost is an in-memory counter, measured with it on in its tests).
+        "RATE_LIMIT_ADMIN": "",
+        "RATE_LIMIT_REGULATOR": "",
+        "RATE_LIMIT_PRACTICE_SOFTWARE": "",
+        "RATE_LIMIT_SAS_PLATFORM": "",
     }
     command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers)]

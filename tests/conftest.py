@@ -82,9 +82,24 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
         yield url
 
 
+# No request limits, but in the tests of the limits (tests/core/test_rate_limit.py).
+UNLIMITED_ENV = {
+    "RATE_LIMIT_ADMIN": "",
+    "RATE_LIMIT_REGULATOR": "",
+    "RATE_LIMIT_PRACTICE_SOFTWARE": "",
+    "RATE_LIMIT_SAS_PLATFORM": "",
+}
+
+
+def unlimited_settings(**values: Any) -> Settings:
+    """Settings for a test: `values`, and no request limits."""
+    limits = {name.lower(): value for name, value in UNLIMITED_ENV.items()}
+    return Settings(**{**limits, **values})
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, api_key_cache_seconds=0)
+    return unlimited_settings(database_url=database_url, api_key_cache_seconds=0)
 
 
 @pytest.fixture(scope="session")

@@ -120,6 +120,7 @@ async def current_principal(
             professional_ids=frozenset(row.professional_ids),
         )
         cache.put(key_hash, principal, None if row.valid_for is None else float(row.valid_for))
+    await request.app.state.rate_limiter.hit(principal.role, str(principal.client_id))
     request.state.principal = principal
     return principal
 

@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat, SecretStr, model_validator
+from pydantic import Field, NonNegativeFloat, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PATIENT_DATA_KEY = "development-only-patient-data-key-change-me"
@@ -59,6 +59,37 @@ class Settings(BaseSettings):
     en_sus_request_ttl_seconds: int = Field(default=1800, ge=60, le=48 * 3600)
     # How long an Idempotency-Key's record (sealed answer) is kept; the sweep deletes older ones.
     idempotency_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
+
+    # Requests per API client by role (`limits` notation: "200/second;5000/minute"; empty:
+    # unlimited), each process counting its share: the limit divided by the processes of the
+    # deployment (workers × replicas; unset: this server's worker count). See core.rate_limit.
+    rate_limit_admin: str = "20/second"
+    rate_limit_regulator: str = "200/second"
+    rate_limit_practice_software: str = "20/second"
+    rate_limit_sas_platform: str = "50/second"
+    rate_limit_processes: int | None = Field(default=None, ge=1, le=4096)
+
+    @field_validator(
+        "rate_limit_admin",
+        "rate_limit_regulator",
+        "rate_limit_practice_software",
+        "rate_limit_sas_platform",
+    )
+    @classmethod
+    def _a_limit_the_limits_library_reads(cls, value: str) -> str:
+        from app.core.rate_limit import parse_limits
+
+        parse_limits(value)  # ValueError names what it could not read
+        return value
+
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        return {
+            "admin": self.rate_limit_admin,
+            "regulator": self.rate_limit_regulator,
+            "practice_software": self.rate_limit_practice_software,
+            "sas_platform": self.rate_limit_sas_platform,
+        }
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> "Settings":

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.config import Settings
 from app.core.db import create_engine
+from tests.conftest import UNLIMITED_ENV
 from tests.dispatch_factories import World
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +75,7 @@ def running_servers(
         # runs share: a dispatch's wait budget (2 s by default, its own test in
         # test_take_locks.py) must not turn a slow commit of a rival into a 503 here.
         "DISPATCH_BUDGET_SECONDS": "15",
+        **UNLIMITED_ENV,
         **(extra_env or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)

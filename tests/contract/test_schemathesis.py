@@ -22,7 +22,7 @@ from app.models import Professional
 from app.schemas.api_client import ApiClientCreate
 from app.services.directory import api_clients
 from tests.concurrency.conftest import _free_port, _wait_ready
-from tests.conftest import migrated_database
+from tests.conftest import UNLIMITED_ENV, migrated_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -80,7 +80,12 @@ async def role_keys(contract_database: str) -> dict[str, str]:
 def server(contract_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = tmp_path_factory.mktemp("contract") / "server.log"
-    env = {**os.environ, "DATABASE_URL": contract_database, "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": contract_database,
+        "LOG_LEVEL": "WARNING",
+        **UNLIMITED_ENV,
+    }
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "app", "serve", "--port", str(port)],
