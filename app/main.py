@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app.core.auth import PrincipalCache
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
+from app.core.db_faults import install_database_fault_handler
 from app.core.embedded import start_embedded_postgres
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.rate_limits, deployment_processes(settings.rate_limit_processes)
     )
     install_error_handlers(app)
+    install_database_fault_handler(app)
     app.add_middleware(TransientRetry)  # innermost: replays a request that lost a deadlock
     slot_item = SlotItem.model_json_schema(ref_template="#/components/schemas/{model}")
     app.openapi = lambda: build_openapi(app, {"SlotItem": slot_item})  # type: ignore[method-assign]

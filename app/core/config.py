@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     db_search_pool_size: int = Field(default=4, ge=1, le=200)
     db_search_max_overflow: int = Field(default=4, ge=0, le=200)
     db_statement_timeout_ms: int = Field(default=5000, ge=100)
+    # Bounds of the wait for the database: a new connection, a free pooled one. Past them the
+    # request is a 503 (core.db_faults), never a hang.
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # A dispatch gives up (503, Retry-After) after waiting this long in all on rivals' row locks.
     dispatch_budget_seconds: float = Field(default=2.0, gt=0, le=30)
     patient_data_key: SecretStr = SecretStr(DEFAULT_PATIENT_DATA_KEY)

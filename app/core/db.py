@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings
+from app.core.db_faults import connect_or_unreachable
 
 
 def async_url(url: str) -> str:
@@ -62,9 +63,14 @@ def create_engine(
         # A failed statement's parameters (a patient's name, phone, location) must never reach
         # a log or a traceback: health data.
         hide_parameters=True,
-        connect_args={"server_settings": server_settings},
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={
+            "server_settings": server_settings,
+            "timeout": settings.db_connect_timeout_seconds,
+        },
     )
     event.listen(engine.sync_engine, "handle_error", _drop_server_details)
+    event.listen(engine.sync_engine, "do_connect", connect_or_unreachable)
     return engine
 
 

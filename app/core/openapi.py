@@ -1,10 +1,9 @@
 """The OpenAPI document tells what the service answers: every error as the one Problem shape.
 
 Rules, applied to every operation of the generated document:
-- 422 when it takes parameters or a body; 401, 403 and 429 when it needs a key (it then carries the
-  bearer security requirement); 404 when its path names a resource; 400 and 413 when it takes
-  a body;
-  plus what the route declares with `problems(…)` (400, 409, 415…). Each is
+- 422 when it takes parameters or a body; 401, 403, 429 and 503 when it needs a key (it then
+  carries the bearer security requirement); 404 when its path names a resource; 400 and 413
+  when it takes a body; plus what the route declares with `problems(…)` (400, 409, 415…). Each is
   `application/problem+json` with the shared `Problem` schema; FastAPI's own
   `HTTPValidationError` (another shape than the one sent) is gone.
 - `x-idempotency-key: required` on a route makes its Idempotency-Key header required in the
@@ -29,8 +28,8 @@ _DESCRIPTIONS = {
     415: "Unsupported media type",
     422: "Invalid input: `errors` names each faulty field",
     429: "Too many requests from this API client: retry after `Retry-After` seconds",
-    503: "Busy: the request kept losing races for the same rows; nothing changed, retry after "
-    "`Retry-After`",
+    503: "Busy (the request kept losing races for the same rows; nothing changed) or the database "
+    "unreachable: retry after `Retry-After` (a write with the same Idempotency-Key)",
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -85,7 +84,7 @@ def _statuses(operation: dict[str, Any]) -> set[int]:
     if parameters or "requestBody" in operation:
         statuses.add(422)
     if operation.get("security"):
-        statuses |= {401, 403, 429}
+        statuses |= {401, 403, 429, 503}  # every keyed operation reads the database
     if any(p["in"] == "path" for p in parameters):
         statuses.add(404)
     if "requestBody" in operation:

@@ -15,6 +15,7 @@ import random
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.db_faults import exception_chain, sqlstate
 from app.core.errors import problem_response
 
 logger = logging.getLogger(__name__)
@@ -30,17 +31,10 @@ def transient_sqlstate(exc: BaseException) -> str | None:
     Looks through SQLAlchemy's wrapper (`.orig`), its driver adapter and the exception chain, so
     a raw asyncpg error (COPY) and a wrapped one are recognised alike.
     """
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+    for error in exception_chain(exc):
+        state = sqlstate(error)
         if state in TRANSIENT_SQLSTATES:
-            return str(state)
-        pending.extend([getattr(current, "orig", None), current.__cause__, current.__context__])
+            return state
     return None
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.db_faults import Backoff, log_background_failure
 from app.core.idempotency import DEFAULT_TTL_SECONDS, expire_records
 from app.core.metrics import count_hold
 from app.services.en_sus.expiry import expire_requests
@@ -65,8 +66,11 @@ async def run_sweeper(
     interval: float = SWEEP_INTERVAL_SECONDS,
     idempotency_ttl_seconds: float = DEFAULT_TTL_SECONDS,
 ) -> None:
-    """Sweep every `interval` seconds (with jitter) until cancelled; a failed pass is logged."""
+    """Sweep every `interval` seconds (with jitter) until cancelled; after a failed pass (logged)
+    the wait doubles, up to 30 s, until a pass succeeds."""
+    backoff = Backoff(interval)
     while True:
+        wait = interval
         try:
             swept = await sweep_once(sessionmaker, idempotency_ttl_seconds)
             count_hold("expired", swept.holds_freed)
@@ -78,8 +82,10 @@ async def run_sweeper(
                     swept.requests_expired,
                     swept.idempotency_records_deleted,
                 )
+            backoff.succeeded()
         except asyncio.CancelledError:
             raise
-        except Exception:  # the loop must outlive a database restart
-            logger.exception("expiry sweep failed; retrying at the next interval")
-        await asyncio.sleep(interval * random.uniform(0.8, 1.2))  # noqa: S311 (jitter only)
+        except Exception as exc:  # the loop must outlive a database restart
+            log_background_failure(logger, "expiry sweep", exc)
+            wait = max(interval, backoff.failed())
+        await asyncio.sleep(wait * random.uniform(0.8, 1.2))  # noqa: S311 (jitter only)
