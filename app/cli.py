@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import demo
 from app.core import migrations
 from app.core.config import Settings, get_settings
+from app.core.crypto import cipher_for
 from app.core.db import create_engine, create_sessionmaker
 from app.core.embedded import start_embedded_postgres
 from app.core.errors import AppError
@@ -27,6 +28,7 @@ from app.models import AdminUser, ApiClient
 from app.schemas.api_client import ApiClientCreate
 from app.services.directory import api_clients
 from app.services.directory.centroids import read_centroids_csv, set_centroids
+from app.services.privacy.reseal import Resealed, reseal_all
 
 T = TypeVar("T")
 DEMO_ADMIN_NAME = "Coordination CPTS (démo)"
@@ -151,6 +153,24 @@ def cmd_load_centroids(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_reseal_patient_data(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-seal under the first PATIENT_DATA_KEY every value sealed by an older one."""
+    url = database_url(settings)
+    cipher = cipher_for(settings.patient_data_key)
+
+    async def work() -> Resealed:
+        engine = create_engine(url, settings)
+        try:
+            return await reseal_all(create_sessionmaker(engine), cipher, args.batch)
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(work())
+    print(json.dumps({"key_id": cipher.key_id, **vars(done)}, indent=2))
+    # Values no configured key opens stay as they are: the operator must know.
+    return 1 if any(done.undecryptable.values()) else 0
+
+
 async def _demo_keys(
     session: AsyncSession, known: dict[str, str] | None, territory_id: uuid.UUID
 ) -> dict[str, str]:
@@ -255,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         "load-centroids", help="load commune centroids from a CSV (insee_code,lat,lon)"
     )
     centroids.add_argument("file")
+
+    reseal = sub.add_parser(
+        "reseal-patient-data",
+        help="re-encrypt patient data sealed by an older PATIENT_DATA_KEY with the current one",
+    )
+    reseal.add_argument("--batch", type=int, default=500)
     return parser
 
 
@@ -265,6 +291,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "create-client": cmd_create_client,
     "create-admin-user": cmd_create_admin_user,
     "load-centroids": cmd_load_centroids,
+    "reseal-patient-data": cmd_reseal_patient_data,
 }
 
 

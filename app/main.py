@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.sessionmaker,
                 settings.hold_sweep_interval_seconds,
                 settings.idempotency_ttl_seconds,
+                settings.patient_data_retention_days,
             ),
             name="expiry-sweeper",
         )

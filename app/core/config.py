@@ -62,7 +62,11 @@ class Settings(BaseSettings):
     hold_max_lifetime_seconds: int = Field(default=900, ge=900, le=3600)
     en_sus_request_ttl_seconds: int = Field(default=1800, ge=60, le=48 * 3600)
     # How long an Idempotency-Key's record (sealed answer) is kept; the sweep deletes older ones.
-    idempotency_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
+    # At most 24 h: most answers derive from a patient (a booking, a dispatch, an en-sus request).
+    idempotency_ttl_seconds: int = Field(default=86400, ge=60, le=86400)
+    # The sealed patient data of a booking (after its consultation) and of an en-sus request
+    # (after it closed) is purged this many days later; the facts the indicators count stay.
+    patient_data_retention_days: int = Field(default=90, ge=1, le=3650)
 
     # Requests per API client by role (`limits` notation: "200/second;5000/minute"; empty:
     # unlimited), each process counting its share: the limit divided by the processes of the

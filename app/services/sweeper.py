@@ -2,7 +2,9 @@
 
 Each pass runs the expiry statements of the domains that own them, each batch in its own short
 transaction: `holds.expiry` (lapsed holds back to free), then `en_sus.expiry` (lapsed requests),
-then `core.idempotency.expire_records` (Idempotency-Key records past IDEMPOTENCY_TTL_SECONDS).
+then `core.idempotency.expire_records` (Idempotency-Key records past IDEMPOTENCY_TTL_SECONDS),
+then `privacy.purge` (the sealed patient data of bookings and en-sus requests long over, past
+PATIENT_DATA_RETENTION_DAYS).
 """
 
 import asyncio
@@ -18,11 +20,13 @@ from app.core.idempotency import DEFAULT_TTL_SECONDS, expire_records
 from app.core.metrics import count_hold
 from app.services.en_sus.expiry import expire_requests
 from app.services.holds.expiry import expire_holds
+from app.services.privacy.purge import purge_bookings, purge_requests
 
 logger = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 5.0
 SWEEP_BATCH = 500
+DEFAULT_RETENTION_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Swept:
     holds_freed: int
     requests_expired: int
     idempotency_records_deleted: int
+    patient_data_purged: int = 0
 
 
 async def _drain(
@@ -49,6 +54,7 @@ async def _drain(
 async def sweep_once(
     sessionmaker: async_sessionmaker[AsyncSession],
     idempotency_ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    patient_data_retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> Swept:
     """One pass: holds, then requests, then idempotency records, each batch in its own short
     transaction."""
@@ -58,6 +64,14 @@ async def sweep_once(
         idempotency_records_deleted=await _drain(
             sessionmaker, lambda s: expire_records(s, idempotency_ttl_seconds, SWEEP_BATCH)
         ),
+        patient_data_purged=(
+            await _drain(
+                sessionmaker, lambda s: purge_bookings(s, patient_data_retention_days, SWEEP_BATCH)
+            )
+            + await _drain(
+                sessionmaker, lambda s: purge_requests(s, patient_data_retention_days, SWEEP_BATCH)
+            )
+        ),
     )
 
 
@@ -65,6 +79,7 @@ async def run_sweeper(
     sessionmaker: async_sessionmaker[AsyncSession],
     interval: float = SWEEP_INTERVAL_SECONDS,
     idempotency_ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    patient_data_retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> None:
     """Sweep every `interval` seconds (with jitter) until cancelled; after a failed pass (logged)
     the wait doubles, up to 30 s, until a pass succeeds."""
@@ -72,15 +87,18 @@ async def run_sweeper(
     while True:
         wait = interval
         try:
-            swept = await sweep_once(sessionmaker, idempotency_ttl_seconds)
+            swept = await sweep_once(
+                sessionmaker, idempotency_ttl_seconds, patient_data_retention_days
+            )
             count_hold("expired", swept.holds_freed)
-            if swept.holds_freed or swept.requests_expired or swept.idempotency_records_deleted:
+            if any(vars(swept).values()):
                 logger.info(
                     "expiry sweep: %d holds freed, %d en-sus requests expired, "
-                    "%d idempotency records deleted",
+                    "%d idempotency records deleted, %d patient records purged",
                     swept.holds_freed,
                     swept.requests_expired,
                     swept.idempotency_records_deleted,
+                    swept.patient_data_purged,
                 )
             backoff.succeeded()
         except asyncio.CancelledError:

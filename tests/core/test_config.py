@@ -67,3 +67,10 @@ def test_unix_socket_url_keeps_its_host_parameter() -> None:
 def test_a_database_other_than_postgresql_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="PostgreSQL"):
         async_url(url)
+
+
+def test_idempotency_records_live_at_most_a_day() -> None:
+    """Most replayed answers derive from a patient: none is kept past 24 h."""
+    assert Settings(idempotency_ttl_seconds=86400).idempotency_ttl_seconds == 86400
+    with pytest.raises(ValidationError, match="idempotency_ttl_seconds"):
+        Settings(idempotency_ttl_seconds=86401)
