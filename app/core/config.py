@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     # Bounds of the wait for the database: a new connection, a free pooled one. Past them the
     # request is a 503 (core.db_faults), never a hang.
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
-    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    db_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=120)
     # A dispatch gives up (503, Retry-After) after waiting this long in all on rivals' row locks.
     dispatch_budget_seconds: float = Field(default=2.0, gt=0, le=30)
     patient_data_key: SecretStr = SecretStr(DEFAULT_PATIENT_DATA_KEY)

@@ -79,8 +79,8 @@ def database_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
             return True
-        # A connect that failed, a wait for a pooled connection that ran out, a connection the
-        # driver found closed under it.
+        # A connect that failed, a wait for a pooled connection that ran out (a busy server:
+        # its own message below), a connection the driver found closed under it.
         if isinstance(error, DatabaseUnreachable | sqlalchemy.exc.TimeoutError):
             return True
         if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError) and any(
@@ -90,13 +90,18 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
-def unavailable_response(instance: str | None) -> Response:
+def unavailable_response(exc: BaseException, instance: str | None) -> Response:
+    if any(isinstance(e, sqlalchemy.exc.TimeoutError) for e in exception_chain(exc)):
+        slug, title = "server-busy", "Service busy"
+        detail = "every database connection of this server stayed busy; nothing was done"
+    else:
+        slug, title = "database-unavailable", "Service unavailable"
+        detail = "the database cannot be reached right now"
     return problem_response(
         503,
-        "database-unavailable",
-        "Service unavailable",
-        "the database cannot be reached right now; retry after the delay in Retry-After "
-        "(a write with the same Idempotency-Key)",
+        slug,
+        title,
+        f"{detail}: retry after the delay in Retry-After (a write with the same Idempotency-Key)",
         instance=instance,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
@@ -114,7 +119,7 @@ async def _database_error_handler(request: Request, exc: Exception) -> Response:
         type(exc).__name__,
         str(exc).splitlines()[0][:200] if str(exc) else "",
     )
-    return unavailable_response(request.url.path)
+    return unavailable_response(exc, request.url.path)
 
 
 def install_database_fault_handler(app: FastAPI) -> None:
