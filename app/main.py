@@ -23,6 +23,7 @@ from app.routers import (
     bookings,
     communes,
     dispatch,
+    events,
     health,
     holds,
     metrics,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bookings,
         dispatch,
         requests,
+        events,
     ):
         app.include_router(module.router)
     return app
