@@ -89,11 +89,13 @@ async def test_an_event_committed_late_is_served_after_its_commit_never_skipped(
     assert again.items == []
 
 
-async def _read_all(base: str, key: str, stop: asyncio.Event, seen: list[dict[str, Any]]) -> None:
-    """Page the feed with small pages until `stop` and the feed is drained."""
+async def _read_all(base: str, key: str, want: dict[str, int], seen: list[dict[str, Any]]) -> None:
+    """Page the feed with small pages until it gave `want["count"]` events (once known) and one
+    more page came back empty, or 30 s passed."""
     after: str | None = None
+    deadline = time.monotonic() + 30
     async with httpx.AsyncClient(timeout=30) as http:
-        while True:
+        while time.monotonic() < deadline:
             params: dict[str, Any] = {"limit": 7}
             if after is not None:
                 params["after"] = after
@@ -103,7 +105,7 @@ async def _read_all(base: str, key: str, stop: asyncio.Event, seen: list[dict[st
             seen.extend(body["items"])
             after = body["next_after"]
             if not body["items"]:
-                if stop.is_set():
+                if "count" in want and len(seen) >= want["count"]:
                     return
                 await asyncio.sleep(0.02)
 
@@ -128,9 +130,9 @@ async def test_the_feed_serves_every_event_once_while_two_processes_write_concur
         return world
 
     world = await committed(builder)
-    stop = asyncio.Event()
+    want: dict[str, int] = {}
     seen: list[dict[str, Any]] = []
-    reader = asyncio.create_task(_read_all(servers[0], world.regulator_key, stop, seen))
+    reader = asyncio.create_task(_read_all(servers[0], world.regulator_key, want, seen))
     held = await fire(
         [
             (
@@ -157,11 +159,8 @@ async def test_the_feed_serves_every_event_once_while_two_processes_write_concur
     assert all(r.status_code == 204 for r in released)
     expected = await _recipient_event_ids(committing_engine, world.regulator_id)
     assert len(expected) == 2 * slots
-    deadline = time.monotonic() + 20
-    while len(seen) < len(expected) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    stop.set()
-    await asyncio.wait_for(reader, 30)
+    want["count"] = len(expected)
+    await asyncio.wait_for(reader, 40)
     ids = [e["id"] for e in seen]
     assert len(ids) == len(set(ids)), "an event was served twice"
     assert set(ids) == expected, "an event was skipped"

@@ -143,11 +143,13 @@ async def _feed_item(base: str, key: str, event_id: str) -> dict[str, Any]:
     for _ in range(100):
         after: str | None = None
         while True:
-            params = {"limit": 500, **({"after": after} if after else {})}
+            params: dict[str, str | int] = {"limit": 500}
+            if after:
+                params["after"] = after
             async with httpx.AsyncClient(timeout=30) as http:
                 page = await http.get(f"{base}/v1/events", params=params, headers=headers(key))
             assert page.status_code == 200, page.text
-            found = [i for i in page.json()["items"] if i["id"] == event_id]
+            found: list[dict[str, Any]] = [i for i in page.json()["items"] if i["id"] == event_id]
             if found:
                 return found[0]
             if not page.json()["items"]:
