@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.core.config import Settings
 from app.core.crypto import cipher_for
+from app.core.db import async_url
 from app.schemas.event import EventFeed
 from app.services.outbox.feed import read_feed
 from tests.concurrency.conftest import Build, fire
@@ -170,3 +171,21 @@ async def test_the_feed_serves_every_event_once_while_two_processes_write_concur
         position[("hold.created", r.json()["id"])] < position[("hold.released", r.json()["id"])]
         for r in held
     )
+
+
+async def test_a_transaction_left_open_in_another_database_does_not_stall_the_feed(
+    committed: Build, committing_engine: AsyncEngine, server_url: str
+) -> None:
+    world = await committed(make_world)
+    elsewhere = create_async_engine(async_url(server_url))  # the server's maintenance database
+    try:
+        async with elsewhere.connect() as other:
+            await other.begin()
+            await other.execute(text("SELECT pg_current_xact_id()"))  # a writer's xid, held
+            async with committing_engine.begin() as conn:
+                await _write(conn, world, "test.meanwhile")
+            page = await _until(committing_engine, world, None, 1)
+            assert [e.type for e in page.items] == ["test.meanwhile"]
+            await other.rollback()
+    finally:
+        await elsewhere.dispose()

@@ -8,11 +8,12 @@ Rules:
 - a cursor never skips an event that committed late. Ids (and `occurred_at`) are taken when a
   row is written, not when its transaction commits, so paging by id alone would pass over a
   row of a transaction still running and never come back for it. The feed serves only rows of
-  transactions older than the oldest one still running (`txid <
-  pg_snapshot_xmin(pg_current_snapshot())`): those are all over, visible to this statement, and
-  no row with such a txid can ever appear later; it orders them by (txid, id) and the cursor is
-  that pair, sealed (`core.pagination`). A transaction left open holds the feed back (never
-  forward): its rows, and everything after, are served once it ends;
+  transactions older than the oldest one still running (`HORIZON`: the snapshot's xmin,
+  passing over transactions of other databases): those are all over, visible to this
+  statement, and no row with such a txid can ever appear later; it orders them by (txid, id)
+  and the cursor is that pair, sealed (`core.pagination`). A transaction of this database left
+  open holds the feed back (never forward): its rows, and everything after, are served once it
+  ends;
 - it reaches back `EVENT_RETENTION_DAYS` (`retained_since`): older rows are purged.
 """
 
@@ -27,16 +28,33 @@ from app.core.pagination import decode_bigint_pair_cursor, encode_bigint_pair_cu
 from app.schemas.event import EventFeed
 from app.services.outbox.bodies import EVENT_COLUMNS, PATIENT_JOIN, audit_disclosures, event_body
 
-# The transactions that are over for every reader: below the snapshot's xmin.
-FINISHED = "CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint)"
+# The horizon: every transaction id below it is over (and, if committed, visible to this
+# statement), and no row with such a txid can appear later. It is the snapshot's oldest running
+# transaction (`pg_snapshot_xmin`), except that a running transaction known to belong to
+# another database of the server (`pg_stat_activity`) is passed over: it never writes our
+# outbox, and a long one elsewhere on a shared server would stall the feed. A transaction not
+# known so (finished since, prepared, or hidden from this role) holds the horizon: unknown
+# never moves it forward. Read as bigint, like `outbox_events.txid`.
+HORIZON = """
+    SELECT CAST(CAST(least(
+        pg_snapshot_xmax(snap.s),
+        (SELECT min(x.xid) FROM pg_snapshot_xip(snap.s) AS x(xid)
+         WHERE NOT EXISTS (
+             SELECT 1 FROM pg_stat_activity a
+             WHERE a.backend_xid = xid(x.xid)
+               AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database())))
+    ) AS text) AS bigint) AS txid
+    FROM (SELECT pg_current_snapshot() AS s) AS snap
+"""
 
 _PAGE = text(
     f"""
+    WITH horizon AS ({HORIZON})
     SELECT e.id, e.txid, {EVENT_COLUMNS}
     FROM outbox_events e {PATIENT_JOIN}
     WHERE e.recipient_client_id = :client_id
       AND (e.txid, e.id) > (CAST(:txid AS bigint), CAST(:id AS bigint))
-      AND e.txid < {FINISHED}
+      AND e.txid < (SELECT txid FROM horizon)
       AND e.occurred_at >= :retained_since
     ORDER BY e.txid, e.id
     LIMIT :limit
