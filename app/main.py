@@ -25,6 +25,7 @@ from app.routers import (
     bookings,
     communes,
     dispatch,
+    events,
     health,
     holds,
     metrics,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bookings,
         dispatch,
         requests,
+        events,
     ):
         app.include_router(module.router)
     return app

@@ -138,6 +138,8 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+# Any client with a valid key, whatever its role (the event feed).
+ClientDep = Annotated[Principal, Depends(current_principal)]
 AdminDep = Annotated[Principal, Depends(require_role("admin"))]
 RegulatorDep = Annotated[Principal, Depends(require_role("regulator"))]
 PracticeSoftwareDep = Annotated[Principal, Depends(require_role("practice_software"))]

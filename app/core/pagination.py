@@ -53,19 +53,19 @@ def seal_cursor(position: list[Any]) -> str:
     return f"{_b64(payload)}.{_b64(_mac(payload))}"
 
 
-def _not_a_cursor() -> InvalidInput:
-    return InvalidInput("cursor: not a cursor returned by this list", location="cursor")
+def _not_a_cursor(location: str = "cursor") -> InvalidInput:
+    return InvalidInput(f"{location}: not a cursor returned by this list", location=location)
 
 
-def open_cursor(cursor: str) -> Any:
-    """The position sealed in `cursor`; 422 at `cursor` unless this service issued it."""
+def open_cursor(cursor: str, location: str = "cursor") -> Any:
+    """The position sealed in `cursor`; 422 at `location` unless this service issued it."""
     payload_text, _, mac_text = cursor.partition(".")
     try:
         payload, mac = _unb64(payload_text), _unb64(mac_text)
     except (ValueError, binascii.Error):
-        raise _not_a_cursor() from None
+        raise _not_a_cursor(location) from None
     if not hmac.compare_digest(mac, _mac(payload)):
-        raise _not_a_cursor()
+        raise _not_a_cursor(location)
     return orjson.loads(payload)
 
 
@@ -109,6 +109,22 @@ def decode_id_cursor(cursor: str) -> int:
         raise _not_a_cursor()
     row_id: int = position[0]
     return row_id
+
+
+def encode_bigint_pair_cursor(first: int, second: int) -> str:
+    return seal_cursor([first, second])
+
+
+def decode_bigint_pair_cursor(cursor: str, location: str = "cursor") -> tuple[int, int]:
+    """A position by two bigints (the event feed's transaction id and event id)."""
+    position = open_cursor(cursor, location)
+    if not (
+        isinstance(position, list)
+        and len(position) == 2
+        and all(type(part) is int and 0 <= part <= _MAX_BIGINT for part in position)
+    ):
+        raise _not_a_cursor(location)
+    return position[0], position[1]
 
 
 def keyset(

@@ -25,6 +25,10 @@ class ApiClient(Base):
             "previous_key_hash IS NULL OR previous_key_expires_at IS NOT NULL",
             name="previous_key_has_expiry",
         ),
+        CheckConstraint(
+            "previous_webhook_secret IS NULL OR previous_webhook_secret_expires_at IS NOT NULL",
+            name="previous_webhook_secret_has_expiry",
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -36,6 +40,11 @@ class ApiClient(Base):
     previous_key_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     webhook_url: Mapped[str | None] = mapped_column(Text)
     webhook_secret: Mapped[str | None] = mapped_column(Text)
+    # After a secret rotation, the previous secret signs too until it expires (24 h).
+    previous_webhook_secret: Mapped[str | None] = mapped_column(Text)
+    previous_webhook_secret_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True)
+    )
     # Set when the endpoint answered 410 Gone: no delivery is made to it any more.
     webhook_disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(server_default="true")

@@ -11,19 +11,16 @@ from app.models.base import Base
 class OutboxEvent(Base):
     """An event written in the same transaction as the change it reports.
 
-    `recipient_client_id` is the client the event is for (webhook and feed); `txid` lets the feed
-    hand out only events whose transaction is visible to every later reader, so a reader paging by
-    `id` never skips an event that committed late.
+    One row per (event, recipient): `recipient_client_id` is the client it is for (webhook and
+    feed), so an event told to a practice software and to a regulator is two rows, each with its
+    own `event_id` (see `outbox.bodies`). `txid` lets the feed hand out only events whose
+    transaction is over for every reader, in (txid, id) order, so a reader never skips an event
+    that committed late. No patient data here: it is joined from `bookings` when a body is built.
     """
 
     __tablename__ = "outbox_events"
     __table_args__ = (
-        Index("ix_outbox_events_recipient_id", "recipient_client_id", "id"),
-        Index(
-            "ix_outbox_events_pending_delivery",
-            "next_attempt_at",
-            postgresql_where=text("delivered_at IS NULL AND dead_at IS NULL"),
-        ),
+        Index("ix_outbox_events_recipient_txid", "recipient_client_id", "txid", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
@@ -42,10 +39,3 @@ class OutboxEvent(Base):
     txid: Mapped[int] = mapped_column(
         BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint")
     )
-    attempts: Mapped[int] = mapped_column(server_default="0")
-    next_attempt_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()")
-    )
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    dead_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_error: Mapped[str | None] = mapped_column(Text)

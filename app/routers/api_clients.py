@@ -17,9 +17,10 @@ from app.schemas.api_client import (
     KeyRotation,
     SlotsTransferred,
     SlotTransfer,
+    WebhookSecretRotated,
 )
 from app.schemas.common import Page
-from app.services.directory import api_clients, client_keys, slot_transfer
+from app.services.directory import api_clients, client_keys, slot_transfer, webhook_secrets
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 
@@ -83,6 +84,15 @@ async def rotate_key(
     cache: PrincipalCache = request.app.state.principal_cache
     cache.forget_client(client_id)
     return rotated
+
+
+@router.post("/{client_id}/webhook-secret", responses=problems(409))
+async def rotate_webhook_secret(
+    client_id: uuid.UUID, session: SessionDep, admin: AdminDep, response: Response
+) -> WebhookSecretRotated:
+    """A new webhook signing secret, shown once; for 24 h deliveries are signed with both."""
+    response.headers["Cache-Control"] = "no-store"
+    return await webhook_secrets.rotate_webhook_secret(session, admin, client_id)
 
 
 @router.post("/{client_id}/transfer-slots", responses=problems(409))

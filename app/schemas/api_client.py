@@ -78,3 +78,12 @@ class SlotsTransferred(Output):
     to_client_id: uuid.UUID
     transferred: int
     by_status: dict[str, int]
+
+
+class WebhookSecretRotated(Output):
+    """The answer to a webhook secret rotation: the new secret, shown once; until
+    `previous_secret_expires_at` deliveries are signed with both."""
+
+    client_id: uuid.UUID
+    webhook_secret: str
+    previous_secret_expires_at: datetime

@@ -24,6 +24,8 @@ class Received:
     status: int
     started: float
     finished: float
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,7 +57,16 @@ class Receiver:
         with self._lock:
             self._in_flight.discard(webhook_id)
             self.received.append(
-                Received(webhook_id, json.loads(body), verified, status, started, time.monotonic())
+                Received(
+                    webhook_id,
+                    json.loads(body),
+                    verified,
+                    status,
+                    started,
+                    time.monotonic(),
+                    body,
+                    headers,
+                )
             )
         return status, extra
 

@@ -68,9 +68,10 @@ async def test_concurrent_sweepers_expire_each_hold_exactly_once(
                 text(
                     "SELECT count(*) AS n, count(DISTINCT data->>'hold_id') AS holds "
                     "FROM outbox_events WHERE type = 'hold.expired' "
-                    "AND data->>'slot_id' = ANY(CAST(:ids AS text[]))"
+                    "AND data->>'slot_id' = ANY(CAST(:ids AS text[])) "
+                    "AND recipient_client_id = :practice"
                 ),
-                {"ids": [str(s) for s in world.slot_ids]},
+                {"ids": [str(s) for s in world.slot_ids], "practice": world.source_id},
             )
         ).one()
     assert (slots.free, slots.total) == (60, 60)

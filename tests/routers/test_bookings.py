@@ -103,7 +103,7 @@ async def test_booking_replay_with_same_key_returns_the_same_booking_once(
         ),
         {"id": hold["id"]},
     )
-    assert events == 1
+    assert events == 2  # one for the practice, one for the regulator
     stored = await session.scalar(
         text("SELECT response::text FROM idempotency_records WHERE key = :key"), {"key": key}
     )
@@ -215,16 +215,19 @@ async def test_practice_reports_fulfilled_and_the_event_goes_to_it(
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "fulfilled"
-    event = (
+    events = (
         await session.execute(
             text(
                 "SELECT type, recipient_client_id FROM outbox_events "
-                "WHERE data->>'booking_id' = :id ORDER BY id DESC LIMIT 1"
+                "WHERE data->>'booking_id' = :id ORDER BY id DESC LIMIT 2"
             ),
             {"id": hold["id"]},
         )
-    ).one()
-    assert (event.type, event.recipient_client_id) == ("booking.fulfilled", world.source_id)
+    ).all()
+    # The practice that reported it and the regulator who booked.
+    assert sorted((e.type, e.recipient_client_id) for e in events) == sorted(
+        [("booking.fulfilled", world.source_id), ("booking.fulfilled", world.regulator_id)]
+    )
     later = await client.patch(
         f"/v1/bookings/{hold['id']}", json={"status": "noshow"}, headers=headers(world.source_key)
     )
@@ -358,7 +361,7 @@ async def test_cancelling_twice_answers_the_same_booking_and_audits_both_calls(
         ),
         {"id": hold["id"]},
     )
-    assert events == 1
+    assert events == 2  # one for the practice, one for the regulator
 
 
 async def test_cancel_of_a_hold_that_was_never_booked_is_409(

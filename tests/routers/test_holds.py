@@ -36,12 +36,16 @@ async def test_hold_on_free_slot_is_201_and_marks_the_slot_held(
     events = (
         await session.execute(
             text(
-                "SELECT type, recipient_client_id FROM outbox_events WHERE data->>'hold_id' = :id"
+                "SELECT type, recipient_client_id FROM outbox_events WHERE data->>'hold_id' = :id "
+                "ORDER BY id"
             ),
             {"id": hold["id"]},
         )
     ).all()
-    assert [(e.type, e.recipient_client_id) for e in events] == [("hold.created", world.source_id)]
+    assert [(e.type, e.recipient_client_id) for e in events] == [
+        ("hold.created", world.source_id),
+        ("hold.created", world.regulator_id),
+    ]
 
 
 async def test_hold_on_held_slot_is_409(client: httpx.AsyncClient, session: AsyncSession) -> None:
@@ -99,8 +103,11 @@ async def test_slot_whose_hold_expired_can_be_held_at_once_by_another_regulator(
     assert statuses == {old_hold: "expired", second.json()["id"]: "held"}
     types = (
         await session.scalars(
-            text("SELECT type FROM outbox_events WHERE data->>'slot_id' = :id ORDER BY id"),
-            {"id": str(slot_id)},
+            text(
+                "SELECT type FROM outbox_events WHERE data->>'slot_id' = :id "
+                "AND recipient_client_id = :practice ORDER BY id"
+            ),
+            {"id": str(slot_id), "practice": world.source_id},
         )
     ).all()
     assert types == ["hold.created", "hold.expired", "hold.created"]
@@ -194,7 +201,7 @@ async def test_release_frees_the_slot_and_emits_hold_released(
             ),
             {"id": hold["id"]},
         )
-    ) == 1
+    ) == 2  # the practice and the regulator
     again = await client.delete(f"/v1/holds/{hold['id']}", headers=auth)
     assert again.status_code == 204
 
@@ -378,9 +385,11 @@ async def test_renew_extends_a_live_hold_with_200_and_tells_the_practice(
     ).all()
     assert [(e.type, e.recipient_client_id) for e in events] == [
         ("hold.created", world.source_id),
+        ("hold.created", world.regulator_id),
         ("hold.renewed", world.source_id),
+        ("hold.renewed", world.regulator_id),
     ]
-    assert datetime.fromisoformat(events[1].expires_at) == expires_at
+    assert datetime.fromisoformat(events[2].expires_at) == expires_at
     audit = (
         await session.execute(
             text(
@@ -564,7 +573,7 @@ async def test_renewal_replayed_with_its_idempotency_key_answers_200_again(
         ),
         {"id": hold_id},
     )
-    assert events == 1
+    assert events == 2  # once, to the practice and to the regulator
 
 
 async def test_release_of_a_hold_that_became_a_booking_is_409_and_keeps_the_booking(

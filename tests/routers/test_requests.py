@@ -51,12 +51,13 @@ async def test_request_goes_to_en_sus_professionals_nearest_first(
         await session.scalars(
             text(
                 "SELECT recipient_client_id FROM outbox_events "
-                "WHERE type = 'request.created' AND data->>'request_id' = :id"
+                "WHERE type = 'request.created' AND data->>'request_id' = :id ORDER BY id"
             ),
             {"id": created["id"]},
         )
     ).all()
-    assert recipients == [world.source_id]
+    # The practice software of the asked professionals, and the regulator who asked.
+    assert recipients == [world.source_id, world.regulator_id]
 
 
 async def test_first_accept_wins_and_the_next_is_409(

@@ -25,7 +25,8 @@ from app.services.holds.errors import HoldNotLive, hold_not_live
 _BOOK_ATTEMPTS = 3
 
 
-def _context(booking_id: uuid.UUID) -> str:
+def patient_context(booking_id: uuid.UUID) -> str:
+    """What a booking's sealed patient minimum is bound to (`core.crypto` associated data)."""
     return f"bookings.patient:{booking_id}"
 
 
@@ -89,7 +90,7 @@ async def book_hold(
     """
     sealed = cipher.seal_json(
         {"patient": data.patient.model_dump(mode="json"), "reason": data.reason},
-        _context(data.hold_id),
+        patient_context(data.hold_id),
     )
     params = {
         "hold_id": data.hold_id,
@@ -198,7 +199,7 @@ async def read_booking(
     patient: Patient | None = None
     reason: str | None = None
     if row.patient is not None:
-        opened = cipher.open_json(row.patient, _context(row.id))
+        opened = cipher.open_json(row.patient, patient_context(row.id))
         patient = Patient.model_validate(opened["patient"])
         reason = opened.get("reason")
     await audit.record(

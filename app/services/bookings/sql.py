@@ -1,13 +1,15 @@
 """The bookings' statements: book a hold, move a booking between statuses, read one.
 
-Each write is one statement with its events and audit event; like every write path it locks
+Each write is one statement with its events (to the slot's practice software and to the
+regulator of the booking, one row each; never the patient, joined when a body is built by
+`outbox.bodies`) and audit event; like every write path it locks
 the slot row before its bookings row. Times are the statement's (`statement_timestamp()`), not
 the transaction's start (`now()`): whether a hold is still live is decided when it is booked.
 """
 
 from sqlalchemy import text
 
-from app.services.outbox.tail import written_with
+from app.services.outbox.tail import to_each, written_with
 
 # The columns every statement below answers with (see `_out`).
 ANSWER = """
@@ -26,8 +28,8 @@ EVENT_DATA = (
 
 BOOK_TAIL = written_with(
     events=f"""
-        SELECT 'booking.created', p.source_client_id, p.territory_id, {EVENT_DATA}
-        FROM written w CROSS JOIN place p
+        SELECT 'booking.created', r.recipient_client_id, p.territory_id, {EVENT_DATA}
+        FROM written w CROSS JOIN place p {to_each("p.source_client_id", ":actor_id")}
     """,  # noqa: S608 (built from this module's constants only)
     audit="""
         SELECT :actor_id, :actor, 'booking.create', 'booking', CAST(w.id AS text), p.territory_id,
@@ -65,9 +67,10 @@ BOOK = text(
 # the owner check: the regulator who booked, or the practice software that owns the slot.
 TRANSITION_TAIL = written_with(
     events=f"""
-        SELECT 'booking.' || w.status, p.source_client_id, p.territory_id,
+        SELECT 'booking.' || w.status, r.recipient_client_id, p.territory_id,
                {EVENT_DATA} || jsonb_build_object('by', CAST(:who AS text))
         FROM written w CROSS JOIN place p
+        {to_each("p.source_client_id", "w.regulator_client_id")}
     """,  # noqa: S608 (built from this module's constants only)
     audit="""
         SELECT :actor_id, :actor, CAST(:action AS text), 'booking', CAST(w.id AS text),
@@ -91,7 +94,7 @@ TRANSITION = text(
     ), written AS (
         UPDATE bookings b SET status = :to_status, updated_at = statement_timestamp()
         FROM slot, mine WHERE b.id = mine.id AND b.status = :from_status
-        RETURNING b.id, b.status, b.booked_at, b.updated_at
+        RETURNING b.id, b.status, b.booked_at, b.updated_at, b.regulator_client_id
     ), place AS (
         SELECT slot.*, si.territory_id FROM slot JOIN sites si ON si.id = slot.site_id
     ), {TRANSITION_TAIL}

@@ -53,9 +53,10 @@ def _check_scope_fits_role(data: ApiClientCreate) -> None:
             "only a practice_software client writes for professionals",
             location="body.professional_ids",
         )
-    if data.role != "practice_software" and data.webhook_url:
+    if data.role not in ("practice_software", "regulator") and data.webhook_url:
         raise InvalidInput(
-            "only a practice_software client receives webhooks", location="body.webhook_url"
+            "only practice_software and regulator clients receive webhooks",
+            location="body.webhook_url",
         )
 
 

@@ -49,6 +49,12 @@ CREATE_TAIL = written_with(
                jsonb_build_object('request_id', r.id, 'expires_at', r.expires_at,
                                   'professional_ids', a.pros)
         FROM request r CROSS JOIN audience a
+        UNION ALL
+        SELECT 'request.created', r.regulator_client_id, r.territory_id,
+               jsonb_build_object('request_id', r.id, 'expires_at', r.expires_at,
+                                  'professional_ids',
+                                  to_jsonb(CAST(:professional_ids AS uuid[])))
+        FROM request r
     """,
     audit="""
         SELECT :actor_id, :actor, 'request.create', 'en_sus_request', CAST(r.id AS text),

@@ -9,16 +9,16 @@ side without waiting on each other or on a regulator taking the same slot.
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.services.outbox.tail import written_with
+from app.services.outbox.tail import to_each, written_with
 from app.services.slots.rules import lapsed_hold
 
 _EXPIRE_HOLDS_TAIL = written_with(
-    events="""
-        SELECT 'hold.expired', p.source_client_id, p.territory_id,
+    events=f"""
+        SELECT 'hold.expired', r.recipient_client_id, p.territory_id,
                jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
                                   'external_id', p.external_id)
-        FROM place p
-    """,
+        FROM place p {to_each("p.source_client_id", "p.regulator_client_id")}
+    """,  # noqa: S608 (built from constants only)
     audit="""
         SELECT CAST(NULL AS uuid), 'system:hold-expiry', 'hold.expire', 'hold', p.hold_id::text,
                p.territory_id,

@@ -17,19 +17,19 @@ from app.core.errors import Conflict, NotFound
 from app.schemas.hold import HoldCreate, HoldOut
 from app.services.audit import record as audit
 from app.services.holds.take import Hold, take_slot
-from app.services.outbox.tail import written_with
+from app.services.outbox.tail import to_each, written_with
 from app.services.slots.errors import SlotNotFree
 from app.services.slots.rules import offered
 
 # `mine` is the regulator's hold, live or lapsed but not yet retaken; the slot is freed only if
 # it still carries this hold's expiry.
 _RELEASE_TAIL = written_with(
-    events="""
-        SELECT 'hold.released', p.source_client_id, p.territory_id,
+    events=f"""
+        SELECT 'hold.released', r.recipient_client_id, p.territory_id,
                jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
                                   'external_id', p.external_id)
-        FROM place p
-    """,
+        FROM place p {to_each("p.source_client_id", ":actor_id")}
+    """,  # noqa: S608 (built from constants only)
     audit="""
         SELECT :actor_id, :actor, 'hold.release', 'hold', CAST(p.hold_id AS text),
                p.territory_id, jsonb_build_object('slot_id', p.id)

@@ -7,11 +7,11 @@ for hours. When the cap leaves nothing to add (the hold already ends at its cap 
 asked), the renewal is refused (409 `hold-lifetime-reached`) and the hold stays as it is.
 
 One statement writes the new expiry on the slot and on the hold, a `hold.renewed` event to the
-slot's practice software and the audit event; like every write path it locks the slot row
-before its bookings row. The slot row carries the hold's expiry, not its id: the slot is renewed
-only if it still carries this hold's expiry, so a renewal that lost a race to another write on
-the slot (a booking, a release, a renewal of the same hold) changes nothing and is decided
-again on a fresh snapshot.
+slot's practice software and to the regulator, and the audit event; like every write path it
+locks the slot row before its bookings row. The slot row carries the hold's expiry, not its id:
+the slot is renewed only if it still carries this hold's expiry, so a renewal that lost a race
+to another write on the slot (a booking, a release, a renewal of the same hold) changes nothing
+and is decided again on a fresh snapshot.
 """
 
 import uuid
@@ -25,18 +25,18 @@ from app.core.errors import Conflict, NotFound
 from app.schemas.hold import HoldOut, HoldRenew
 from app.services.audit import record as audit
 from app.services.holds.errors import HoldLifetimeReached, hold_not_live
-from app.services.outbox.tail import written_with
+from app.services.outbox.tail import to_each, written_with
 
 # A renewal that lost a race is tried again on a fresh snapshot, this many times at most.
 _ATTEMPTS = 3
 
 _RENEW_TAIL = written_with(
-    events="""
-        SELECT 'hold.renewed', p.source_client_id, p.territory_id,
+    events=f"""
+        SELECT 'hold.renewed', r.recipient_client_id, p.territory_id,
                jsonb_build_object('hold_id', p.hold_id, 'slot_id', p.id,
                                   'external_id', p.external_id, 'expires_at', p.expires_at)
-        FROM place p
-    """,
+        FROM place p {to_each("p.source_client_id", ":actor_id")}
+    """,  # noqa: S608 (built from constants only)
     audit="""
         SELECT :actor_id, :actor, 'hold.renew', 'hold', CAST(p.hold_id AS text), p.territory_id,
                jsonb_build_object('slot_id', p.id, 'ttl_seconds', CAST(:ttl AS int),

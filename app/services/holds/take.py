@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.services.audit import record as audit
-from app.services.outbox.tail import written_with
+from app.services.outbox.tail import to_each, written_with
 from app.services.slots.rules import free, offered
 
 # Free and offered in the regulator's territories: the shared rules (`slots.rules`), at the
@@ -36,19 +36,22 @@ from app.services.slots.rules import free, offered
 FREE_AND_OFFERED = f"{free('s', 'statement_timestamp()')} AND {offered('s', ':territories')}"
 
 
-# The hold's events (the lapsed hold it replaces, the new one) and its audit event.
+# The hold's events (the lapsed hold it replaces, to its practice and its regulator; the new
+# one, to the practice and this regulator) and its audit event.
 _TAKE_TAIL = written_with(
-    events="""
-        SELECT 'hold.expired', p.source_client_id, p.territory_id,
+    events=f"""
+        SELECT 'hold.expired', r.recipient_client_id, p.territory_id,
                jsonb_build_object('hold_id', l.id, 'slot_id', p.id,
                                   'external_id', p.external_id)
         FROM lapsed l JOIN place p ON p.id = l.slot_id
+        {to_each("p.source_client_id", "l.regulator_client_id")}
         UNION ALL
-        SELECT 'hold.created', p.source_client_id, p.territory_id,
+        SELECT 'hold.created', r.recipient_client_id, p.territory_id,
                jsonb_build_object('hold_id', h.id, 'slot_id', p.id,
                                   'external_id', p.external_id, 'expires_at', h.expires_at)
         FROM hold h JOIN place p ON p.id = h.slot_id
-    """,
+        {to_each("p.source_client_id", ":actor_id")}
+    """,  # noqa: S608 (built from constants only)
     audit="""
         SELECT :actor_id, :actor, 'hold.create', 'hold', CAST(h.id AS text), p.territory_id,
                jsonb_build_object('slot_id', h.slot_id, 'ttl_seconds', CAST(:ttl AS int))
@@ -86,7 +89,7 @@ def _take_sql(lock: str) -> TextClause:
         ), lapsed AS (
             UPDATE bookings b SET status = 'expired', updated_at = statement_timestamp()
             FROM held WHERE b.slot_id = held.id AND b.status = 'held'
-            RETURNING b.id, b.slot_id
+            RETURNING b.id, b.slot_id, b.regulator_client_id
         ), hold AS (
             INSERT INTO bookings (slot_id, regulator_client_id, status, expires_at, created_at,
                                   updated_at)

@@ -2,11 +2,13 @@
 
 Rules: Standard Webhooks headers (`webhook-id` is the event id, the same on every retry;
 `webhook-timestamp` is the attempt's time; `webhook-signature` is `v1,` + base64 HMAC-SHA256 of
-`id.timestamp.body`, by the `standardwebhooks` package); redirects are not followed (a 3xx is a
-failed attempt); at most `MAX_RESPONSE_BYTES` of the answer are read; the target is checked
-(`targets`) before each attempt.
+`id.timestamp.body`, by the `standardwebhooks` package, once per secret and space-separated
+while a rotated secret's overlap lasts, so a receiver verifying with either one accepts);
+redirects are not followed (a 3xx is a failed attempt); at most `MAX_RESPONSE_BYTES` of the
+answer are read; the target is checked (`targets`) before each attempt.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,25 +24,34 @@ ERROR_CHARS = 300
 
 @dataclass(frozen=True)
 class Attempt:
-    """What one attempt got: the status code (None: no answer), an error, a Retry-After."""
+    """What one attempt got: the status code (None: no answer), an error, a Retry-After;
+    `sent` is False when nothing left (a refused target)."""
 
     status_code: int | None
     error: str | None = None
     retry_after: float | None = None
+    sent: bool = True
 
     @property
     def delivered(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def signed_headers(secret: str, event_id: str, body: str, now: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers of `body` for event `event_id`, signed at `now`."""
+def signed_headers(
+    secrets: Sequence[str], event_id: str, body: str, now: datetime
+) -> dict[str, str]:
+    """The Standard Webhooks headers of `body` for event `event_id`, signed at `now` with each
+    of `secrets` (the new one first)."""
+    if not secrets:
+        raise ValueError("a webhook is signed with at least one secret")
     timestamp = now.replace(microsecond=0)
     return {
         "content-type": "application/json",
         "webhook-id": event_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": Webhook(secret).sign(event_id, timestamp, body),
+        "webhook-signature": " ".join(
+            Webhook(secret).sign(event_id, timestamp, body) for secret in secrets
+        ),
     }
 
 
@@ -57,17 +68,19 @@ async def _head_of(response: httpx.Response) -> bytes:
 async def send(
     http: httpx.AsyncClient,
     url: str,
-    secret: str,
+    secrets: Sequence[str],
     event_id: str,
     body: str,
     *,
     allow_private: bool,
 ) -> Attempt:
-    """POST `body` to `url`, signed with `secret`; never raises for a network or HTTP failure."""
+    """POST `body` to `url`, signed with `secrets`; never raises for a network or HTTP failure."""
     refusal = await target_refusal(url, allow_private=allow_private)
     if refusal is not None:  # checked again at each send: DNS may have changed
-        return Attempt(None, f"refused target: {refusal}"[:ERROR_CHARS])
-    headers = signed_headers(secret, event_id, body, datetime.now(UTC))
+        return Attempt(None, f"refused target: {refusal}"[:ERROR_CHARS], sent=False)
+    if not secrets:
+        return Attempt(None, "not sent: the client has no webhook secret", sent=False)
+    headers = signed_headers(secrets, event_id, body, datetime.now(UTC))
     try:
         async with http.stream("POST", url, content=body.encode(), headers=headers) as response:
             head = await _head_of(response)

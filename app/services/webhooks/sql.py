@@ -9,10 +9,14 @@ comes back after its lease lapsed and another worker took the delivery over).
 
 from sqlalchemy import text
 
+from app.services.outbox.bodies import EVENT_COLUMNS, PATIENT_JOIN
 from app.services.outbox.tail import written_with
 
+# Each leased delivery with its endpoint, the secrets that sign it (the current one, and the
+# previous one while a rotation's overlap lasts) and its event's columns, from which
+# `outbox.bodies.event_body` builds the body (the feed's builder: the same body).
 LEASE = text(
-    """
+    f"""
     WITH due AS (
         SELECT d.id FROM webhook_deliveries d
         JOIN api_clients c ON c.id = d.client_id
@@ -35,14 +39,15 @@ LEASE = text(
         RETURNING d.id, d.attempts, d.client_id, d.outbox_event_id
     )
     SELECT l.id, l.attempts, l.client_id, c.webhook_url AS url, c.webhook_secret AS secret,
-           CAST(e.event_id AS text) AS event_id,
-           CAST(jsonb_build_object('id', e.event_id, 'type', e.type,
-                                   'occurred_at', e.occurred_at, 'data', e.data) AS text) AS body
+           CASE WHEN c.previous_webhook_secret_expires_at > now()
+                THEN c.previous_webhook_secret END AS previous_secret,
+           {EVENT_COLUMNS}
     FROM leased l
     JOIN api_clients c ON c.id = l.client_id
     JOIN outbox_events e ON e.id = l.outbox_event_id
+    {PATIENT_JOIN}
     ORDER BY l.outbox_event_id
-    """
+    """  # noqa: S608 (built from constants only)
 )
 
 RECORD = text(

@@ -20,7 +20,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
+from app.core.crypto import cipher_for
 from app.core.db import plain_url
+from app.services.outbox.bodies import Built, audit_disclosures, event_body
 from app.services.webhooks import sql
 from app.services.webhooks.schedule import next_delay
 from app.services.webhooks.sender import Attempt, client, send
@@ -41,6 +43,12 @@ def _outcome(attempts: int, attempt: Attempt, delays: list[float]) -> tuple[str,
         return "failed", 0.0
     delay = next_delay(attempts, delays, attempt.retry_after)
     return ("failed", 0.0) if delay is None else ("pending", delay)
+
+
+def _secrets(row: Any) -> list[str]:
+    """The secrets a delivery is signed with: the current one, and the previous one while the
+    rotation's overlap lasts."""
+    return [s for s in (row.secret, row.previous_secret) if s]
 
 
 class DeliveryWorker:
@@ -67,13 +75,20 @@ class DeliveryWorker:
         if not leased:
             return 0
         allow = self._settings.webhook_allow_private_targets
+        cipher = cipher_for(self._settings.patient_data_key)
+        built = [event_body(r, cipher) for r in leased]
         attempts = await asyncio.gather(
-            *(send(http, r.url, r.secret, r.event_id, r.body, allow_private=allow) for r in leased)
+            *(
+                send(http, r.url, _secrets(r), str(b.body.id), b.json(), allow_private=allow)
+                for r, b in zip(leased, built, strict=True)
+            )
         )
-        await self._record(leased, attempts)
+        await self._record(leased, attempts, built)
         return len(leased)
 
-    async def _record(self, leased: Sequence[Any], attempts: Sequence[Attempt]) -> None:
+    async def _record(
+        self, leased: Sequence[Any], attempts: Sequence[Attempt], built: Sequence[Built]
+    ) -> None:
         delays = self._settings.webhook_retry_delays_seconds
         outcomes = [_outcome(r.attempts, a, delays) for r, a in zip(leased, attempts, strict=True)]
         gone: list[uuid.UUID] = [
@@ -90,6 +105,17 @@ class DeliveryWorker:
                     "errors": [a.error for a in attempts],
                     "delays": [delay for _, delay in outcomes],
                 },
+            )
+            disclosed = [
+                (b.disclosure, a)
+                for b, a in zip(built, attempts, strict=True)
+                if b.disclosure and a.sent
+            ]
+            await audit_disclosures(
+                session,
+                [d for d, _ in disclosed],
+                "webhook",
+                detail=[{"status_code": a.status_code} for _, a in disclosed],
             )
             if gone:
                 await session.execute(sql.DISABLE, {"client_ids": list(set(gone))})

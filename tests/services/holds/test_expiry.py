@@ -47,16 +47,17 @@ async def test_sweep_frees_expired_holds_and_tells_the_practice(session: AsyncSe
         ).all()
     )
     assert rows == {old.id: "free/expired", live.id: "held/held"}
-    event = (
-        await session.execute(
+    recipients = (
+        await session.scalars(
             text(
                 "SELECT recipient_client_id FROM outbox_events "
                 "WHERE type = 'hold.expired' AND data->>'hold_id' = :id"
             ),
             {"id": str(old.id)},
         )
-    ).one()
-    assert event.recipient_client_id == world.source_id
+    ).all()
+    # The practice and the regulator whose hold lapsed: one event row each.
+    assert sorted(recipients) == sorted([world.source_id, world.regulator_id])
     action = await session.scalar(
         text("SELECT action FROM audit_events WHERE resource_id = :id ORDER BY id DESC LIMIT 1"),
         {"id": str(old.id)},

@@ -72,12 +72,12 @@ def test_the_signature_verifies_and_a_tampered_body_or_old_timestamp_does_not() 
     secret = new_webhook_secret()
     body = '{"id": "e1", "type": "hold.created", "occurred_at": "x", "data": {}}'
     now = datetime.now(UTC)
-    Webhook(secret).verify(body, signed_headers(secret, "e1", body, now))
+    Webhook(secret).verify(body, signed_headers([secret], "e1", body, now))
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(
-            body.replace("hold", "bold"), signed_headers(secret, "e1", body, now)
+            body.replace("hold", "bold"), signed_headers([secret], "e1", body, now)
         )
-    old = signed_headers(secret, "e1", body, now - timedelta(minutes=10))
+    old = signed_headers([secret], "e1", body, now - timedelta(minutes=10))
     with pytest.raises(WebhookVerificationError, match="too old"):
         Webhook(secret).verify(body, old)
 
@@ -92,7 +92,7 @@ def receiver() -> Iterator[Receiver]:
 async def test_a_redirect_is_not_followed(receiver: Receiver) -> None:
     receiver.answer = lambda _id, _seen: (302, {"location": receiver.url + "/elsewhere"})
     async with client(1, 1) as http:
-        attempt = await send(http, receiver.url, receiver.secret, "e1", "{}", allow_private=True)
+        attempt = await send(http, receiver.url, [receiver.secret], "e1", "{}", allow_private=True)
     assert attempt.status_code == 302
     assert not attempt.delivered
     assert len(receiver.received) == 1
@@ -101,7 +101,7 @@ async def test_a_redirect_is_not_followed(receiver: Receiver) -> None:
 async def test_a_slow_receiver_times_out(receiver: Receiver) -> None:
     receiver.delay = 1.0
     async with client(0.5, 0.2) as http:
-        attempt = await send(http, receiver.url, receiver.secret, "e1", "{}", allow_private=True)
+        attempt = await send(http, receiver.url, [receiver.secret], "e1", "{}", allow_private=True)
     assert attempt.status_code is None
     assert attempt.error is not None
     assert attempt.error.startswith("timeout")
@@ -111,14 +111,14 @@ async def test_a_slow_receiver_times_out(receiver: Receiver) -> None:
 async def test_a_503_carries_its_retry_after(receiver: Receiver) -> None:
     receiver.answer = lambda _id, _seen: (503, {"retry-after": "7"})
     async with client(1, 1) as http:
-        attempt = await send(http, receiver.url, receiver.secret, "e1", "{}", allow_private=True)
+        attempt = await send(http, receiver.url, [receiver.secret], "e1", "{}", allow_private=True)
     assert (attempt.status_code, attempt.retry_after) == (503, 7.0)
     assert receiver.received[0].verified
 
 
 async def test_a_private_target_is_refused_at_delivery_time(receiver: Receiver) -> None:
     async with client(1, 1) as http:
-        attempt = await send(http, receiver.url, receiver.secret, "e1", "{}", allow_private=False)
+        attempt = await send(http, receiver.url, [receiver.secret], "e1", "{}", allow_private=False)
     assert attempt.status_code is None
     assert attempt.error is not None
     assert "private" in attempt.error
