@@ -65,6 +65,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "DELETE /v1/clients/{client_id}": ADMIN,
     "POST /v1/clients/{client_id}/rotate-key": ADMIN,
     "POST /v1/clients/{client_id}/transfer-slots": ADMIN,
+    "POST /v1/clients/{client_id}/webhook-secret": ADMIN,
+    "GET /v1/events": frozenset(ROLES),
     "GET /v1/audit-events": ADMIN,
     "PUT /v1/communes/centroids": ADMIN,
     "POST /v1/searches": REGULATOR,
