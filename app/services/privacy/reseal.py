@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import idempotency
 from app.core.crypto import KEY_ID_BYTES, PatientCipher, UndecryptableData
 from app.services.audit import record as audit
-from app.services.bookings.service import _context as booking_context
+from app.services.bookings.service import patient_context as booking_context
 from app.services.en_sus.service import _context as request_context
 
 
