@@ -126,8 +126,8 @@ _HEALTH = text(
     SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
            count(*) FILTER (WHERE status = 'delivered') AS delivered,
            count(*) FILTER (WHERE status = 'failed') AS failed,
-           coalesce(bool_or(status = 'failed'
-                            AND coalesce(last_attempt_at, created_at) > now() - :window
+           coalesce(bool_or(status = 'failed' AND coalesce(last_attempt_at, created_at)
+                                                   > now() - CAST(:window AS interval)
                             OR status = 'pending' AND last_error IS NOT NULL), false) AS failing,
            max(delivered_at) AS last_delivered_at
     FROM webhook_deliveries WHERE client_id = :client_id

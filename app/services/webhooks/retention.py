@@ -39,25 +39,28 @@ class Purged:
 
 _PURGE = text(
     """
-    WITH head AS (
+    WITH cut AS (
+        SELECT now() - CAST(:retention AS interval) AS events,
+               now() - CAST(:failed_retention AS interval) AS failed
+    ), head AS (
         SELECT e.id, e.occurred_at FROM outbox_events e
         WHERE e.id > :after ORDER BY e.id LIMIT :batch
     ), old AS (
         SELECT h.id,
                (SELECT count(*) FROM webhook_deliveries d WHERE d.outbox_event_id = h.id) AS n
-        FROM head h
-        WHERE h.occurred_at < now() - :retention
+        FROM head h, cut
+        WHERE h.occurred_at < cut.events
           AND NOT EXISTS (
               SELECT 1 FROM webhook_deliveries d
               WHERE d.outbox_event_id = h.id
-                AND (d.status = 'pending'
-                     OR d.status = 'failed' AND h.occurred_at >= now() - :failed_retention))
+                AND (d.status = 'pending' OR d.status = 'failed' AND h.occurred_at >= cut.failed))
     ), gone_deliveries AS (
         -- Checked again on the row (a replay may have made it pending since the snapshot).
         DELETE FROM webhook_deliveries d USING old
         WHERE d.outbox_event_id = old.id AND d.status <> 'pending'
         RETURNING d.outbox_event_id
     ), gone_events AS (
+        -- Only with all its deliveries (none made pending meanwhile).
         DELETE FROM outbox_events e USING old
         WHERE e.id = old.id
           AND old.n = (SELECT count(*) FROM gone_deliveries g WHERE g.outbox_event_id = old.id)
@@ -65,7 +68,7 @@ _PURGE = text(
     )
     SELECT (SELECT max(id) FROM head) AS last_id,
            (SELECT count(*) FROM head) AS seen,
-           (SELECT count(*) FROM head WHERE occurred_at >= now() - :retention) AS young,
+           (SELECT count(*) FROM head, cut WHERE head.occurred_at >= cut.events) AS young,
            (SELECT count(*) FROM gone_events) AS events,
            (SELECT count(*) FROM gone_deliveries) AS deliveries
     """
