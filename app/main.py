@@ -24,6 +24,7 @@ from app.routers import (
     audit_events,
     bookings,
     communes,
+    deliveries,
     dispatch,
     events,
     health,
@@ -38,6 +39,7 @@ from app.routers import (
 )
 from app.schemas.slot import SlotItem
 from app.services.sweeper import run_sweeper
+from app.services.webhooks.retention import run_retention
 from app.services.webhooks.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
@@ -71,10 +73,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         deliveries = asyncio.create_task(
             DeliveryWorker(app.state.sessionmaker, url, settings).run(), name="webhook-delivery"
         )
+        # Old events and their delivered deliveries: purged by one process at a time.
+        retention = asyncio.create_task(
+            run_retention(
+                app.state.sessionmaker,
+                settings.event_retention_days,
+                settings.failed_delivery_retention_days,
+            ),
+            name="event-retention",
+        )
         try:
             yield
         finally:
-            for task in (sweeper, deliveries):
+            for task in (sweeper, deliveries, retention):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -105,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         professionals,
         sites,
         api_clients,
+        deliveries,
         audit_events,
         metrics,
         searches,

@@ -5,6 +5,8 @@ data at the same scale; (2) the hello baseline and the service run as real uvico
 wrk drives them at 1, 8 and 32 connections, round after round (interleaved), beside the raw SQL
 floor and the ingest bench; (3) the medians, ratios and targets are printed and written to
 bench/results/latest.json. An endpoint that does not exist yet is reported as not available.
+Then the webhook bench (bench/webhooks.py: its own scratch database, two app processes and a
+receiver); `python -m bench webhooks [options]` runs that step alone.
 """
 
 import argparse
@@ -18,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench import baselines, generate, report, servers, workload
+from bench import baselines, generate, report, servers, webhooks, workload
 from bench.database import bench_database_url, recreate_database
 from bench.ingest_hook import run_ingest
 from bench.load import ensure_wrk, run_wrk, write_bodies
@@ -70,6 +72,9 @@ def available_paths(base_url: str) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["webhooks"]:  # that step alone
+        return webhooks.main(given[1:])
     args = parse_args(argv)
     started = time.perf_counter()
     connections = [int(c) for c in args.connections.split(",")]
@@ -154,6 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         if "unavailable" in collected.ingest:
             collected.unavailable["ingest"] = collected.ingest["unavailable"]
 
+    print(
+        "webhooks (bench/webhooks.py: its own scratch database, service and receiver)", flush=True
+    )
+    try:
+        webhook_figures = asyncio.run(
+            webhooks.run(webhooks.main_args(["--rounds", str(args.runs)]))
+        )
+    except (Exception, SystemExit) as exc:  # reported, never fatal to the rest of the table
+        webhook_figures = {"unavailable": f"bench.webhooks failed: {exc!r}"}
+
     settings: dict[str, Any] = {
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "scale": args.scale,
@@ -168,7 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         "wall_clock_s": round(time.perf_counter() - started, 1),
     }
     table, document = report.render(collected, settings, top)
+    document["webhooks"] = webhook_figures
     print(table)
+    if "unavailable" in webhook_figures:
+        print(f"  webhooks: {report.NOT_AVAILABLE} ({webhook_figures['unavailable']})")
+    else:
+        webhooks.print_figures(webhook_figures)
     print(f"\nwritten to {report.write(document)} in {settings['wall_clock_s']} s")
     return 0
 

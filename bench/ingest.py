@@ -63,15 +63,15 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + database))
 
 
-async def prepare(server: str, professionals: int) -> World:
+async def prepare(server: str, professionals: int, database: str = DATABASE) -> World:
     """A fresh, migrated database with one territory, sites, professionals and a client key."""
     admin = await asyncpg.connect(with_database(server, "postgres"))
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{database}"')
     finally:
         await admin.close()
-    url = with_database(server, DATABASE)
+    url = with_database(server, database)
     await migrations.upgrade_async(url)
     key = f"snp_bench_{uuid.uuid4().hex}"
     conn = await asyncpg.connect(url)

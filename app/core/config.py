@@ -42,8 +42,11 @@ class Settings(BaseSettings):
     webhook_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     webhook_read_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
-    # How long outbox events (and delivered deliveries) are kept: the feed reaches this far back.
+    # Retention: an event and its deliveries are purged this many days after it occurred once
+    # they are delivered (a feed-only event: by age alone); a failed delivery is kept (visible,
+    # replayable) for `failed_delivery_retention_days`; a pending one is never purged.
     event_retention_days: int = Field(default=30, ge=1, le=3650)
+    failed_delivery_retention_days: int = Field(default=90, ge=1, le=3650)
     sas_appointment_endpoint: str | None = None
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

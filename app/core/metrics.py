@@ -1,4 +1,5 @@
-"""Prometheus metrics: request latency per route template, database pool use, holds and bookings.
+"""Prometheus metrics: request latency per route template, database pool use, holds and bookings,
+webhook deliveries.
 
 Several uvicorn workers: set `PROMETHEUS_MULTIPROC_DIR` to an empty folder writable by the
 workers before the service starts (and empty it at each start); each worker then writes its
@@ -60,6 +61,24 @@ POOL_LIMIT = Gauge(
 HOLDS = Counter("snp_holds", "Holds by outcome (created, released, expired).", ["outcome"])
 BOOKINGS = Counter(
     "snp_bookings", "Bookings by outcome (booked, cancelled, fulfilled, noshow).", ["outcome"]
+)
+
+WEBHOOK_DELIVERIES = Counter(
+    "snp_webhook_deliveries",
+    "Webhook attempts by outcome: delivered (2xx), retried (another attempt is scheduled), "
+    "failed (no attempt left), gone (410: the endpoint is disabled).",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "snp_webhook_attempt_duration_seconds",
+    "Time of one webhook attempt, from the request to the answer (or the error).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+WEBHOOK_OLDEST_UNDELIVERED = Gauge(
+    "snp_webhook_oldest_undelivered_seconds",
+    "Age of the oldest pending webhook delivery of an enabled endpoint (0: none), read from "
+    "the database at each scrape.",
+    multiprocess_mode="mostrecent",
 )
 
 

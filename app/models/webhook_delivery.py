@@ -47,6 +47,13 @@ class WebhookDelivery(Base):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_webhook_deliveries_client_id", "client_id", "id"),
+        # The admin's list of failed deliveries (migration 0010).
+        Index(
+            "ix_webhook_deliveries_failed",
+            "client_id",
+            "id",
+            postgresql_where=text("status = 'failed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

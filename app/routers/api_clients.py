@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from app.core.auth import AdminDep, PrincipalCache
 from app.core.db import SessionDep
@@ -20,7 +20,9 @@ from app.schemas.api_client import (
     WebhookSecretRotated,
 )
 from app.schemas.common import Page
+from app.schemas.webhook import DeliveryOut, DeliveryStatus, WebhookHealth
 from app.services.directory import api_clients, client_keys, slot_transfer, webhook_secrets
+from app.services.webhooks import admin as webhook_admin
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 
@@ -55,7 +57,8 @@ async def list_clients(
 async def show_client(
     client_id: uuid.UUID, session: SessionDep, admin: AdminDep
 ) -> ApiClientDetail:
-    """The client and how many of its slots still to come are free, held and booked."""
+    """The client, how many of its slots still to come are free, held and booked, and its
+    webhook's health (null without a webhook URL)."""
     return await api_clients.show_client(session, client_id)
 
 
@@ -101,3 +104,31 @@ async def transfer_slots(
 ) -> SlotsTransferred:
     """Hand every slot of this practice software to another one (a practice changes software)."""
     return await slot_transfer.transfer_slots(session, admin, client_id, body.to_client_id)
+
+
+@router.get("/{client_id}/deliveries")
+async def list_deliveries(
+    client_id: uuid.UUID,
+    session: SessionDep,
+    admin: AdminDep,
+    delivery_status: Annotated[
+        DeliveryStatus | None, Query(alias="status", description="only this status")
+    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[DeliveryOut]:
+    """The client's webhook deliveries still kept (see the retention in the README), newest
+    first: attempts, last status code and error, next attempt."""
+    items, next_cursor = await webhook_admin.list_deliveries(
+        session, client_id, delivery_status, cursor, limit
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post("/{client_id}/webhook/enable", responses=problems(409))
+async def enable_webhook(
+    client_id: uuid.UUID, session: SessionDep, admin: AdminDep
+) -> WebhookHealth:
+    """Deliver to the endpoint again after it answered 410 Gone (no-op if it is not disabled;
+    409 without a webhook URL). Deliveries it failed stay failed: replay them."""
+    return await webhook_admin.enable_webhook(session, admin, client_id)

@@ -6,6 +6,7 @@ from pydantic import AnyHttpUrl, Field
 
 from app.schemas.common import Input, Output
 from app.schemas.identifiers import Name
+from app.schemas.webhook import WebhookHealth
 
 Role = Literal["admin", "regulator", "practice_software", "sas_platform"]
 
@@ -26,6 +27,8 @@ class ApiClientOut(Output):
     territory_ids: list[uuid.UUID]
     professional_ids: list[uuid.UUID]
     webhook_url: str | None
+    # Set when the endpoint answered 410 Gone: nothing is sent until it is enabled again.
+    webhook_disabled_at: datetime | None = None
     active: bool
     created_at: datetime
 
@@ -50,9 +53,11 @@ class SlotCounts(Output):
 
 
 class ApiClientDetail(ApiClientOut):
-    """One client, with its slots (what a revoke leaves behind, for the admin to act on)."""
+    """One client, with its slots (what a revoke leaves behind, for the admin to act on) and
+    its webhook's health (null without a webhook URL)."""
 
     slots: SlotCounts
+    webhook: WebhookHealth | None
 
 
 class KeyRotation(Input):

@@ -32,7 +32,7 @@ MIN_CASES = 2_000
 RUNS = {
     "admin": (
         r"^/(healthz|readyz|v1/(territories|professionals|sites|clients|audit-events"
-        r"|communes))",
+        r"|communes|deliveries))",
         40,
     ),
     "regulator": (r"^/v1/(searches|dispatch|holds|bookings|requests)", 40),

@@ -2,12 +2,15 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
 from app.core.metrics import count_booking, count_hold
@@ -86,6 +89,39 @@ async def test_database_pool_size_and_use_are_exposed(client: httpx.AsyncClient)
     assert limit is not None
     assert limit >= size
     assert sample(text, "snp_db_pool_checked_out") is not None
+
+
+async def test_the_oldest_undelivered_webhook_age_is_read_at_each_scrape(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    # The scrape reads committed rows on its own connection: this delivery is committed (and
+    # removed after), written an hour ago to an enabled endpoint.
+    async with engine.begin() as conn:
+        client_id = await conn.scalar(
+            text(
+                "INSERT INTO api_clients (name, role, key_prefix, key_hash, webhook_url) "
+                "VALUES ('metrics pms', 'practice_software', :p, :h, 'https://pms.example/h') "
+                "RETURNING id"
+            ),
+            {"p": uuid.uuid4().hex[:16], "h": uuid.uuid4().hex},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO webhook_deliveries (outbox_event_id, client_id, created_at) "
+                "VALUES (-1, :c, now() - interval '1 hour')"
+            ),
+            {"c": client_id},
+        )
+    try:
+        text_ = await scrape(client)
+        value = sample(text_, "snp_webhook_oldest_undelivered_seconds")
+        assert value is not None
+        assert value >= 3600
+        assert "# TYPE snp_webhook_deliveries_total counter" in text_
+        assert "# TYPE snp_webhook_attempt_duration_seconds histogram" in text_
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM api_clients WHERE id = :c"), {"c": client_id})
 
 
 async def test_a_worker_publishes_its_pool_size_at_startup(settings: Settings) -> None:

@@ -27,6 +27,7 @@ from app.schemas.api_client import (
 from app.services.audit import record as audit
 from app.services.directory.client_scope import check_professionals_in_territories
 from app.services.slots.rules import free, lapsed_hold
+from app.services.webhooks.admin import webhook_health
 
 
 async def _check_ids(
@@ -121,6 +122,7 @@ def _client_out(
         territory_ids=territory_ids,
         professional_ids=professional_ids,
         webhook_url=client.webhook_url,
+        webhook_disabled_at=client.webhook_disabled_at,
         active=client.active,
         created_at=client.created_at,
     )
@@ -194,9 +196,14 @@ async def describe(session: AsyncSession, client: ApiClient) -> ApiClientOut:
 
 
 async def show_client(session: AsyncSession, client_id: uuid.UUID) -> ApiClientDetail:
-    """One client, its scope and the count of its slots still to come."""
-    out = await describe(session, await get_client(session, client_id))
-    return ApiClientDetail(**out.model_dump(), slots=await slot_counts(session, client_id))
+    """One client, its scope, the count of its slots still to come and its webhook's health."""
+    client = await get_client(session, client_id)
+    out = await describe(session, client)
+    return ApiClientDetail(
+        **out.model_dump(),
+        slots=await slot_counts(session, client_id),
+        webhook=await webhook_health(session, client),
+    )
 
 
 async def revoke_client(session: AsyncSession, actor: Principal, client_id: uuid.UUID) -> None:

@@ -11,8 +11,9 @@ slows new deliveries down to the poll.
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.config import Settings
 from app.core.crypto import cipher_for
 from app.core.db import plain_url
+from app.core.metrics import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_DELIVERIES
 from app.services.outbox.bodies import Built, audit_disclosures, event_body
 from app.services.webhooks import sql
 from app.services.webhooks.schedule import next_delay
@@ -51,6 +53,23 @@ def _secrets(row: Any) -> list[str]:
     return [s for s in (row.secret, row.previous_secret) if s]
 
 
+def _counted(status: str, attempt: Attempt) -> str:
+    """The outcome label of one recorded attempt (`metrics.WEBHOOK_DELIVERIES`)."""
+    if status == "pending":
+        return "retried"
+    if status == "failed" and attempt.status_code == 410:
+        return "gone"
+    return status
+
+
+async def _timed(sending: Awaitable[Attempt]) -> Attempt:
+    began = time.perf_counter()
+    try:
+        return await sending
+    finally:
+        WEBHOOK_ATTEMPT_SECONDS.observe(time.perf_counter() - began)
+
+
 class DeliveryWorker:
     """Delivers the due webhook deliveries, leased so that many processes share the work."""
 
@@ -65,6 +84,8 @@ class DeliveryWorker:
         self._settings = settings
         self._wake = asyncio.Event()
         self._listener: Any = None
+        # Seconds to the next due retry, read with the last empty lease (None: none scheduled).
+        self._next_due: float | None = None
 
     async def deliver_due(self, http: httpx.AsyncClient) -> int:
         """Lease one batch of due deliveries, attempt each, record the outcomes; how many."""
@@ -72,6 +93,13 @@ class DeliveryWorker:
             leased = (
                 await session.execute(sql.LEASE, {"batch": BATCH, "lease_seconds": LEASE_SECONDS})
             ).all()
+            if not leased:
+                # Same transaction, same now(): a retry due after this lease is found here,
+                # one due before it was leasable by this lease (or blocked by an earlier event,
+                # which whoever records that event looks again for). Read separately, a retry
+                # falling due in between was missed until the poll.
+                due = await session.scalar(sql.NEXT_DUE)
+                self._next_due = None if due is None else float(due)
         if not leased:
             return 0
         allow = self._settings.webhook_allow_private_targets
@@ -79,7 +107,9 @@ class DeliveryWorker:
         built = [event_body(r, cipher) for r in leased]
         attempts = await asyncio.gather(
             *(
-                send(http, r.url, _secrets(r), str(b.body.id), b.json(), allow_private=allow)
+                _timed(
+                    send(http, r.url, _secrets(r), str(b.body.id), b.json(), allow_private=allow)
+                )
                 for r, b in zip(leased, built, strict=True)
             )
         )
@@ -120,6 +150,8 @@ class DeliveryWorker:
             if gone:
                 await session.execute(sql.DISABLE, {"client_ids": list(set(gone))})
                 logger.warning("webhook endpoint answered 410 Gone, disabled: %s", set(gone))
+        for (status, _), attempt in zip(outcomes, attempts, strict=True):
+            WEBHOOK_DELIVERIES.labels(_counted(status, attempt)).inc()
 
     async def _listen(self) -> None:
         """(Re)open the LISTEN connection if it is not open; a failure leaves the poll alone."""
@@ -143,16 +175,14 @@ class DeliveryWorker:
             with contextlib.suppress(Exception):
                 await listener.close(timeout=2)
 
-    async def _pause(self) -> float:
-        """How long to wait for a NOTIFY: the poll interval, or less when a retry is due sooner."""
+    def _pause(self, drained_at: float) -> float:
+        """How long to wait for a NOTIFY: the poll interval, or less when a retry is due sooner
+        (counted from the last empty lease, which read it)."""
         poll = self._settings.webhook_poll_interval_seconds
-        try:
-            async with self._sessionmaker() as session:
-                due = await session.scalar(sql.NEXT_DUE)
-        except Exception:  # the database is away: the poll interval, then try again
-            logger.debug("webhook worker cannot read the next due time", exc_info=True)
+        due, self._next_due = self._next_due, None
+        if due is None:
             return poll
-        return poll if due is None else max(0.01, min(poll, float(due)))
+        return max(0.01, min(poll, due - (time.monotonic() - drained_at)))
 
     async def run(self) -> None:
         """Deliver until cancelled; a failed pass is logged and retried at the next wake-up."""
@@ -164,15 +194,18 @@ class DeliveryWorker:
             while True:
                 await self._listen()
                 self._wake.clear()  # before draining: a NOTIFY during the drain runs it again
+                drained_at = time.monotonic()
                 try:
+                    # Again after every batch: an event freed by an earlier one's delivery
+                    # leaves at once, not at the next wake-up.
                     while await self.deliver_due(http) > 0:
-                        pass
+                        drained_at = time.monotonic()
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the loop must outlive a database restart
                     logger.exception("webhook delivery pass failed; retrying")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), await self._pause())
+                    await asyncio.wait_for(self._wake.wait(), self._pause(drained_at))
         finally:
             await self._close_listener()
             await http.aclose()
