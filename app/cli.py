@@ -237,6 +237,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
     return 0
 

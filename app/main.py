@@ -1,7 +1,5 @@
 """The application factory: lifespan (database, background work), routers and error handlers."""
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.core.auth import PrincipalCache
+from app.core.background import BackgroundWork
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.db_faults import install_database_fault_handler
@@ -60,35 +59,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.search_sessionmaker = create_sessionmaker(search_engine)
         # Expired holds, en-sus requests and idempotency records: swept in every process
         # (leased with SKIP LOCKED).
-        sweeper = asyncio.create_task(
+        background = BackgroundWork()
+        stopping = background.stopping
+        background.start(
+            "expiry-sweeper",
             run_sweeper(
                 app.state.sessionmaker,
                 settings.hold_sweep_interval_seconds,
                 settings.idempotency_ttl_seconds,
                 settings.patient_data_retention_days,
+                stopping,
             ),
-            name="expiry-sweeper",
         )
         # Webhook deliveries: every process runs a worker (leased with SKIP LOCKED).
-        deliveries = asyncio.create_task(
-            DeliveryWorker(app.state.sessionmaker, url, settings).run(), name="webhook-delivery"
+        background.start(
+            "webhook-delivery",
+            DeliveryWorker(app.state.sessionmaker, url, settings).run(stopping),
         )
         # Old events and their delivered deliveries: purged by one process at a time.
-        retention = asyncio.create_task(
+        background.start(
+            "event-retention",
             run_retention(
                 app.state.sessionmaker,
                 settings.event_retention_days,
                 settings.failed_delivery_retention_days,
+                stopping=stopping,
             ),
-            name="event-retention",
         )
         try:
             yield
         finally:
-            for task in (sweeper, deliveries, retention):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # After uvicorn let the requests in flight finish: each loop ends its unit of work.
+            await background.stop(settings.shutdown_grace_seconds)
             await engine.dispose()
             await search_engine.dispose()
 

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=5000, ge=100)
     # Bounds of the wait for the database: a new connection, a free pooled one. Past them the
     # request is a 503 (core.db_faults), never a hang.
+    # At shutdown (SIGTERM): how long the requests in flight, then the background loops, may take
+    # to finish before they are cut.
+    shutdown_grace_seconds: float = Field(default=20.0, gt=0, le=300)
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     db_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=120)
     # A dispatch gives up (503, Retry-After) after waiting this long in all on rivals' row locks.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.background import NEVER, Stopping
 from app.core.db_faults import Backoff, log_background_failure
 from app.core.idempotency import DEFAULT_TTL_SECONDS, expire_records
 from app.core.metrics import count_hold
@@ -80,11 +81,12 @@ async def run_sweeper(
     interval: float = SWEEP_INTERVAL_SECONDS,
     idempotency_ttl_seconds: float = DEFAULT_TTL_SECONDS,
     patient_data_retention_days: int = DEFAULT_RETENTION_DAYS,
+    stopping: Stopping = NEVER,
 ) -> None:
-    """Sweep every `interval` seconds (with jitter) until cancelled; after a failed pass (logged)
-    the wait doubles, up to 30 s, until a pass succeeds."""
+    """Sweep every `interval` seconds (with jitter) until the process stops (between two passes);
+    after a failed pass (logged) the wait doubles, up to 30 s, until a pass succeeds."""
     backoff = Backoff(interval)
-    while True:
+    while not stopping.is_set():
         wait = interval
         try:
             swept = await sweep_once(
@@ -106,4 +108,4 @@ async def run_sweeper(
         except Exception as exc:  # the loop must outlive a database restart
             log_background_failure(logger, "expiry sweep", exc)
             wait = max(interval, backoff.failed())
-        await asyncio.sleep(wait * random.uniform(0.8, 1.2))  # noqa: S311 (jitter only)
+        await stopping.sleep(wait * random.uniform(0.8, 1.2))  # noqa: S311 (jitter only)

@@ -23,6 +23,9 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.background import NEVER, Stopping
+from app.core.db_faults import log_background_failure
+
 logger = logging.getLogger(__name__)
 
 PURGE_INTERVAL_SECONDS = 300.0
@@ -109,10 +112,11 @@ async def run_retention(
     retention_days: int,
     failed_retention_days: int,
     interval: float = PURGE_INTERVAL_SECONDS,
+    stopping: Stopping = NEVER,
 ) -> None:
-    """Purge every `interval` seconds (with jitter) until cancelled; a failed pass is logged."""
-    while True:
-        await asyncio.sleep(interval * random.uniform(0.5, 1.0))  # noqa: S311 (jitter only)
+    """Purge every `interval` seconds (with jitter) until the process stops (between two
+    passes); a failed pass is logged."""
+    while not await stopping.sleep(interval * random.uniform(0.5, 1.0)):  # noqa: S311 (jitter)
         try:
             purged = await purge_once(sessionmaker, retention_days, failed_retention_days)
             if purged and (purged.events or purged.deliveries):
@@ -123,5 +127,5 @@ async def run_retention(
                 )
         except asyncio.CancelledError:
             raise
-        except Exception:  # the loop must outlive a database restart
-            logger.exception("retention purge failed; retrying at the next interval")
+        except Exception as exc:  # the loop must outlive a database restart
+            log_background_failure(logger, "retention purge", exc)

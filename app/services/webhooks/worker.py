@@ -20,9 +20,11 @@ import asyncpg
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.background import NEVER, Stopping
 from app.core.config import Settings
 from app.core.crypto import cipher_for
 from app.core.db import plain_url
+from app.core.db_faults import Backoff, log_background_failure
 from app.core.metrics import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_DELIVERIES
 from app.services.outbox.bodies import Built, audit_disclosures, event_body
 from app.services.webhooks import sql
@@ -184,28 +186,38 @@ class DeliveryWorker:
             return poll
         return max(0.01, min(poll, due - (time.monotonic() - drained_at)))
 
-    async def run(self) -> None:
-        """Deliver until cancelled; a failed pass is logged and retried at the next wake-up."""
+    async def run(self, stopping: Stopping = NEVER) -> None:
+        """Deliver until the process stops (between two batches); after a failed pass (logged)
+        the wait doubles, up to 30 s, until a pass succeeds."""
         http = client(
             self._settings.webhook_connect_timeout_seconds,
             self._settings.webhook_read_timeout_seconds,
         )
+        stopping.on_set(self._wake.set)
+        backoff = Backoff(self._settings.webhook_poll_interval_seconds)
         try:
-            while True:
+            while not stopping.is_set():
                 await self._listen()
                 self._wake.clear()  # before draining: a NOTIFY during the drain runs it again
                 drained_at = time.monotonic()
+                pause: float | None = None
                 try:
                     # Again after every batch: an event freed by an earlier one's delivery
                     # leaves at once, not at the next wake-up.
-                    while await self.deliver_due(http) > 0:
+                    while not stopping.is_set() and await self.deliver_due(http) > 0:
                         drained_at = time.monotonic()
+                    backoff.succeeded()
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # the loop must outlive a database restart
-                    logger.exception("webhook delivery pass failed; retrying")
+                except Exception as exc:  # the loop must outlive a database restart
+                    log_background_failure(logger, "webhook delivery pass", exc)
+                    pause = backoff.failed()
+                if stopping.is_set():
+                    break
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._pause(drained_at))
+                    await asyncio.wait_for(
+                        self._wake.wait(), pause if pause is not None else self._pause(drained_at)
+                    )
         finally:
             await self._close_listener()
             await http.aclose()
