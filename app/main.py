@@ -25,6 +25,7 @@ from app.routers import (
     dispatch,
     health,
     holds,
+    indicators,
     metrics,
     professionals,
     requests,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bookings,
         dispatch,
         requests,
+        indicators,
     ):
         app.include_router(module.router)
     return app

@@ -1,7 +1,15 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, LargeBinary, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, created_at, updated_at, uuid_pk
@@ -22,7 +30,9 @@ ACTIVE_BOOKING_STATUSES = ("held", "booked", "fulfilled", "noshow")
 class Booking(Base):
     """A regulator's hold on a slot, which becomes the booking once the patient is confirmed.
 
-    The patient minimum (name, birth date, phone, reason) is kept encrypted in `patient`.
+    The patient minimum (name, birth date, phone, reason) is kept encrypted in `patient`; what
+    the indicators count stays in plain columns (territory, times, search distance, whether the
+    médecin traitant was booked), so purging `patient` keeps the figures (migration 0013).
     """
 
     __tablename__ = "bookings"
@@ -45,6 +55,13 @@ class Booking(Base):
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
         Index("ix_bookings_expiry", "expires_at", postgresql_where=text("status = 'held'")),
+        Index("ix_bookings_territory_created_at", "territory_id", "created_at"),
+        Index(
+            "ix_bookings_territory_booked_at",
+            "territory_id",
+            "booked_at",
+            postgresql_where=text("booked_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -55,5 +72,9 @@ class Booking(Base):
     patient: Mapped[bytes | None] = mapped_column(LargeBinary)
     idempotency_key: Mapped[str | None] = mapped_column(Text)
     booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    territory_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("territories.id"))
+    searched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    search_distance_m: Mapped[float | None]
+    medecin_traitant_booked: Mapped[bool | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
