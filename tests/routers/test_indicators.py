@@ -175,6 +175,8 @@ async def test_another_clients_search_id_is_422_and_holds_nothing(
         ({"from": "2026-10-01", "to": "2026-10-31", "format": "xlsx"}, "format"),
         ({"from": "2026-10-01", "to": "2026-13-01"}, "to"),
         ({"to": "2026-10-31"}, "from"),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "from"),
+        ({"from": "1999-12-31", "to": "2000-01-01"}, "from"),
     ],
 )
 async def test_a_bad_period_or_format_is_422_naming_it(

@@ -64,8 +64,10 @@ _TAKE_TAIL = written_with(
 )
 
 
-# The indicators' facts of the hold (migration 0013): the search's time and the straight-line
-# distance from its location to the slot's site; NULL when the hold names no search.
+# The indicators' facts of the hold (migration 0013): where and whose the slot is and when it
+# starts (a slot freed by a cancellation may be pushed again at another time), the search's
+# time and the straight-line distance from its location to the slot's site (NULL when the hold
+# names no search).
 _SEARCH_DISTANCE_M = """CASE WHEN CAST(:search_lat AS float8) IS NOT NULL THEN earth_distance(
                        ll_to_earth(CAST(:search_lat AS float8), CAST(:search_lon AS float8)),
                        ll_to_earth(si.lat, si.lon)) END"""
@@ -90,15 +92,18 @@ def _take_sql(lock: str) -> TextClause:
                 hold_expires_at = statement_timestamp() + make_interval(secs => CAST(:ttl AS int)),
                 version = s.version + 1, updated_at = statement_timestamp()
             WHERE s.id = (SELECT id FROM pick) AND {FREE_AND_OFFERED}
-            RETURNING s.id, s.external_id, s.source_client_id, s.site_id, s.hold_expires_at
+            RETURNING s.id, s.external_id, s.source_client_id, s.site_id, s.hold_expires_at,
+                      s.start_at, s.professional_id
         ), lapsed AS (
             UPDATE bookings b SET status = 'expired', updated_at = statement_timestamp()
             FROM held WHERE b.slot_id = held.id AND b.status = 'held'
             RETURNING b.id, b.slot_id
         ), hold AS (
             INSERT INTO bookings (slot_id, regulator_client_id, status, expires_at, territory_id,
-                                  searched_at, search_distance_m, created_at, updated_at)
+                                  professional_id, starts_at, searched_at, search_distance_m,
+                                  created_at, updated_at)
             SELECT held.id, :actor_id, 'held', held.hold_expires_at, si.territory_id,
+                   held.professional_id, held.start_at,
                    CAST(:searched_at AS timestamptz), {_SEARCH_DISTANCE_M},
                    statement_timestamp(), statement_timestamp()
             FROM held JOIN sites si ON si.id = held.site_id

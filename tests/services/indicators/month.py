@@ -88,10 +88,11 @@ async def _booking(
         await session.execute(
             text(
                 "INSERT INTO bookings (slot_id, regulator_client_id, status, expires_at, "
-                "territory_id, searched_at, search_distance_m, medecin_traitant_booked, "
-                "booked_at, created_at, updated_at) VALUES (:slot, :reg, :status, :expires, "
-                ":territory, :searched_at, :distance, :mt, :booked_at, :created, :created) "
-                "RETURNING id"
+                "territory_id, professional_id, starts_at, searched_at, search_distance_m, "
+                "medecin_traitant_booked, booked_at, created_at, updated_at) "
+                "SELECT s.id, :reg, :status, :expires, :territory, s.professional_id, "
+                "s.start_at, :searched_at, :distance, :mt, :booked_at, :created, :created "
+                "FROM slots s WHERE s.id = :slot RETURNING id"
             ),
             {
                 "slot": slot_id,
