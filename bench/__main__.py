@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from bench import baselines, generate, report, servers, workload
+from bench import baselines, generate, indicators, report, servers, workload
 from bench.database import bench_database_url, recreate_database
 from bench.ingest_hook import run_ingest
 from bench.load import ensure_wrk, run_wrk, write_bodies
@@ -39,6 +39,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--patients", type=int, default=400, help="distinct patient locations")
     p.add_argument("--regenerate", action="store_true", help="rebuild the data even if fresh")
     p.add_argument("--port", type=int, default=8731, help="service port (hello: port + 1)")
+    p.add_argument(
+        "--no-indicators",
+        action="store_true",
+        help="skip the indicators step (bench/indicators.py: a year of facts, its own database)",
+    )
     return p.parse_args(argv)
 
 
@@ -168,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         "wall_clock_s": round(time.perf_counter() - started, 1),
     }
     table, document = report.render(collected, settings, top)
+    if not args.no_indicators:
+        print("indicators (bench/indicators.py: its own database, a year of facts)", flush=True)
+        document["indicators"] = indicators.measure_year(args.scale)
     print(table)
     print(f"\nwritten to {report.write(document)} in {settings['wall_clock_s']} s")
     return 0

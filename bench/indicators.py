@@ -332,6 +332,13 @@ def _print(results: dict[str, Any]) -> None:
         )
 
 
+def measure_year(scale: float, runs: int = 5) -> dict[str, Any]:
+    """The step of `python -m bench`: today's data is reused; prints and returns the figures."""
+    results = asyncio.run(run(argparse.Namespace(scale=scale, runs=runs, reuse=True)))
+    _print(results)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.indicators", description=__doc__)
     p.add_argument("--scale", type=float, default=1.0, help="1.0 = 30,000 sites, 50,000 pros")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -233,3 +234,11 @@ async def test_only_an_admin_reads_the_indicators(
         headers=headers(world.regulator_key),
     )
     assert response.status_code == 403
+
+
+def test_the_csv_answer_is_documented_as_text_csv(app: FastAPI) -> None:
+    operation = app.openapi()["paths"]["/v1/indicators"]["get"]
+    content = operation["responses"]["200"]["content"]
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/Indicators"}
+    assert content["text/csv"]["schema"] == {"type": "string"}
+    assert {p["name"] for p in operation["parameters"]} == {"territory", "from", "to", "format"}

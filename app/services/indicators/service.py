@@ -3,7 +3,6 @@
 import uuid
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -67,8 +66,8 @@ def check_period(first: date, last: date) -> None:
         )
 
 
-def _hours(seconds: Any) -> float:
-    return round(float(seconds or 0) / 3600, 4)
+def _hours(seconds: float | None) -> float:
+    return round((seconds or 0.0) / 3600, 4)
 
 
 async def territory_indicators(
@@ -151,14 +150,15 @@ async def territory_indicators(
                 else round(bookings.median_distance_m / 1000, 3)
             ),
             median_delay_hours=(
-                None if bookings.median_delay_s is None else _hours(bookings.median_delay_s)
+                None if bookings.median_delay_s is None else _hours(float(bookings.median_delay_s))
             ),
             en_sus_requests=en_sus.opened,
             en_sus_accepted=en_sus.accepted,
             en_sus_expired=en_sus.expired,
         ),
         slots=[
-            SlotFigure(
+            # Built from our own figures (thousands of rows for a large CPTS): not re-validated.
+            SlotFigure.model_construct(
                 week=week,
                 professional_id=professional_id,
                 modality=modality,
@@ -178,7 +178,7 @@ async def territory_indicators(
                 given_name=p.given_name,
                 weekly_snp_cap=p.weekly_snp_cap,
                 weeks=[
-                    ProfessionalWeek(
+                    ProfessionalWeek.model_construct(
                         week=week,
                         snp_hours=_hours(snp_seconds[(p.id, week)]),
                         forfait_eligible=snp_seconds[(p.id, week)] >= FORFAIT_SECONDS,

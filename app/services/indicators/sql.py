@@ -26,7 +26,8 @@ _WITHIN_48H = f"{_DELAY} <= interval '48 hours'"
 SLOTS = text(
     f"""
     SELECT {_WEEK.format(at="s.start_at")} AS week, s.professional_id, s.modality, s.labels,
-           count(*) AS slots, sum(EXTRACT(EPOCH FROM s.end_at - s.start_at)) AS seconds
+           count(*) AS slots,
+           CAST(sum(EXTRACT(EPOCH FROM s.end_at - s.start_at)) AS float8) AS seconds
     FROM sites si
     JOIN slots s ON s.site_id = si.id
     WHERE si.territory_id = :territory_id
