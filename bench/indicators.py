@@ -14,7 +14,8 @@ production schema (every constraint and index on):
   before the start, a distance, the médecin traitant known for half), ~2 % cancelled, a released
   hold for 5 % of the free ones; 5 searches audited per booking (30 % by regulators of several
   territories, listing them), an en-sus request for 2 % of the bookings.
-Then `services.indicators.territory_indicators` runs for the whole of 2026 for the largest CPTS
+Then `services.indicators.territory_indicators` and the JSON encoding of its answer run for the
+whole of 2026 for the largest CPTS
 and for a median one, `--runs` times each (the first one is reported apart: cold caches); each
 statement is timed too. Printed, and written to bench/results/indicators.json.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -257,9 +259,10 @@ async def measure(url: str, territory_id: uuid.UUID, runs: int) -> dict[str, Any
                 figures = await territory_indicators(
                     session, admin, territory_id, YEAR_START, YEAR_END
                 )
+                body = orjson.dumps(figures)  # what the router sends
                 totals.append((time.perf_counter() - started) * 1000)
                 await session.rollback()
-        zone = figures.period.timezone
+        zone = figures["period"]["timezone"]
         start, end = period_bounds(YEAR_START, YEAR_END, zone)
         params = {
             "territory_id": territory_id,
@@ -285,19 +288,20 @@ async def measure(url: str, territory_id: uuid.UUID, runs: int) -> dict[str, Any
                 statements[name.lower()] = times
     finally:
         await engine.dispose()
-    t = figures.totals
+    t = figures["totals"]
     return {
         "first_ms": round(totals[0], 1),
         "median_ms": round(statistics.median(totals[1:]), 1),
         "max_ms": round(max(totals[1:]), 1),
         "statements_median_ms": {k: round(statistics.median(v), 1) for k, v in statements.items()},
         "figures": {
-            "slots_offered": t.slots_offered,
-            "searches": t.searches,
-            "holds": t.holds,
-            "bookings": t.bookings,
-            "professionals": len(figures.professionals),
-            "slot_rows": len(figures.slots),
+            "slots_offered": t["slots_offered"],
+            "searches": t["searches"],
+            "holds": t["holds"],
+            "bookings": t["bookings"],
+            "professionals": len(figures["professionals"]),
+            "slot_rows": len(figures["slots"]),
+            "json_bytes": len(body),
         },
     }
 

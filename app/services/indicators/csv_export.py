@@ -8,8 +8,9 @@ professional, modality and label), `professional_weeks` (SNP hours, forfait, maj
 import csv
 import io
 
-from app.schemas.indicators import Indicators
+from app.services.indicators.service import Indicators
 
+WEEK_FIGURES = ("snp_hours", "forfait_eligible", "majoration_candidates", "majoration_eligible")
 COLUMNS = ["section", "week", "professional_id", "rpps", "modality", "label", "figure", "value"]
 
 
@@ -22,7 +23,7 @@ def _value(value: object) -> str:
 
 
 def indicators_csv(data: Indicators) -> str:
-    """Every figure of `data`, one line each (RFC 4180, CRLF line ends)."""
+    """Every figure of `data` (`service.territory_indicators`), one a line (RFC 4180, CRLF)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
@@ -32,22 +33,19 @@ def indicators_csv(data: Indicators) -> str:
             [section] + [_value(keys.get(k)) for k in COLUMNS[1:6]] + [figure, _value(value)]
         )
 
-    row("period", "territory_id", data.territory_id)
-    row("period", "from", data.period.from_.isoformat())
-    row("period", "to", data.period.to.isoformat())
-    row("period", "timezone", data.period.timezone)
-    for figure, value in data.totals.model_dump().items():
+    row("period", "territory_id", data["territory_id"])
+    for figure in ("from", "to", "timezone"):
+        row("period", figure, data["period"][figure])
+    for figure, value in data["totals"].items():
         row("totals", figure, value)
-    for s in data.slots:
-        keys = {"week": s.week, "professional_id": s.professional_id, "modality": s.modality}
-        row("slots", "slots", s.slots, label=s.label, **keys)
-        row("slots", "hours", s.hours, label=s.label, **keys)
-    for p in data.professionals:
-        for w in p.weeks:
-            keys = {"week": w.week, "professional_id": p.id, "rpps": p.rpps}
-            row("professional_weeks", "snp_hours", w.snp_hours, **keys)
-            row("professional_weeks", "forfait_eligible", w.forfait_eligible, **keys)
-            row("professional_weeks", "majoration_candidates", w.majoration_candidates, **keys)
-            row("professional_weeks", "majoration_eligible", w.majoration_eligible, **keys)
-            row("professional_weeks", "weekly_snp_cap", p.weekly_snp_cap, **keys)
+    for s in data["slots"]:
+        keys = {"week": s["week"], "professional_id": s["professional_id"]}
+        for figure in ("slots", "hours"):
+            row("slots", figure, s[figure], modality=s["modality"], label=s["label"], **keys)
+    for p in data["professionals"]:
+        for w in p["weeks"]:
+            keys = {"week": w["week"], "professional_id": p["id"], "rpps": p["rpps"]}
+            for figure in WEEK_FIGURES:
+                row("professional_weeks", figure, w[figure], **keys)
+            row("professional_weeks", "weekly_snp_cap", p["weekly_snp_cap"], **keys)
     return out.getvalue()

@@ -1,8 +1,14 @@
-"""The indicators of one territory for a period (rules: the package docstring)."""
+"""The indicators of one territory for a period (rules: the package docstring).
+
+The answer is built as plain JSON values (the shape of `schemas.indicators.Indicators`, which
+documents it): a large CPTS's year is tens of thousands of rows, and a model object per row
+cost more than every statement together.
+"""
 
 import uuid
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -11,14 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.core.errors import InvalidInput, NotFound
 from app.models import Territory
-from app.schemas.indicators import (
-    Indicators,
-    Period,
-    ProfessionalFigures,
-    ProfessionalWeek,
-    SlotFigure,
-    Totals,
-)
 from app.services.audit import record as audit
 from app.services.indicators import sql
 
@@ -29,6 +27,8 @@ FORFAIT_SECONDS = 2 * 3600
 MAX_PERIOD_DAYS = 366
 # The days the service counts in (and whose bounds are instants every library can hold).
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
+
+Indicators = dict[str, Any]
 
 
 def iso_weeks(first: date, last: date, zone: str) -> list[tuple[str, datetime]]:
@@ -70,6 +70,32 @@ def _hours(seconds: float | None) -> float:
     return round((seconds or 0.0) / 3600, 4)
 
 
+def _totals(slots: list[Any], searches: Any, holds: int, bookings: Any, en_sus: Any) -> Indicators:
+    b = bookings
+    return {
+        "slots_offered": slots[0].all_slots if slots else 0,
+        "slot_hours": _hours(slots[0].all_seconds) if slots else 0.0,
+        "searches": searches.searches,
+        "searches_without_candidate": searches.without_candidate,
+        "holds": holds,
+        "bookings": b.bookings,
+        "cancellations": b.cancellations,
+        "fulfilled": b.fulfilled,
+        "noshow": b.noshow,
+        "bookings_within_48h": b.within_48h,
+        "share_within_48h": round(b.within_48h / b.bookings, 4) if b.bookings else None,
+        "median_distance_km": (
+            None if b.median_distance_m is None else round(b.median_distance_m / 1000, 3)
+        ),
+        "median_delay_hours": (
+            None if b.median_delay_s is None else _hours(float(b.median_delay_s))
+        ),
+        "en_sus_requests": en_sus.opened,
+        "en_sus_accepted": en_sus.accepted,
+        "en_sus_expired": en_sus.expired,
+    }
+
+
 async def territory_indicators(
     session: AsyncSession,
     principal: Principal,
@@ -92,105 +118,66 @@ async def territory_indicators(
         "weeks": [starts for _, starts in weeks],
     }
     await session.execute(_CUSTOM_PLANS)
-
-    slot_groups = list(await session.execute(sql.SLOTS, params))
+    slots = list(await session.execute(sql.SLOTS, params))
     searches = (await session.execute(sql.SEARCHES, params)).one()
-    holds = await session.scalar(sql.HOLDS, params)
+    holds = await session.scalar(sql.HOLDS, params) or 0
     bookings = (await session.execute(sql.BOOKINGS, params)).one()
     majoration_rows = list(await session.execute(sql.MAJORATION, params))
     en_sus = (await session.execute(sql.EN_SUS, params)).one()
 
-    # A group of slots counts under each of its labels (a slot without one, under none).
-    by_label: dict[tuple[str, uuid.UUID, str, str | None], list[float]] = defaultdict(
-        lambda: [0, 0.0]
-    )
-    snp_seconds: dict[tuple[uuid.UUID, str], float] = defaultdict(float)
-    slots_offered, offered_seconds = 0, 0.0
-    for g in slot_groups:
-        week, seconds = names[g.week - 1], float(g.seconds)
-        slots_offered += g.slots
-        offered_seconds += seconds
-        for label in g.labels or [None]:
-            figure = by_label[(week, g.professional_id, g.modality, label)]
-            figure[0] += g.slots
-            figure[1] += seconds
-        if "SNP" in g.labels:
-            snp_seconds[(g.professional_id, week)] += seconds
-    majoration = {
-        (r.professional_id, names[r.week - 1]): int(r.consultations) for r in majoration_rows
-    }
-    active = {g.professional_id for g in slot_groups} | {r.professional_id for r in majoration_rows}
+    # Each slot has the label SNP once at most: its rows under SNP sum each slot once.
+    snp_seconds: dict[tuple[uuid.UUID, int], float] = defaultdict(float)
+    for r in slots:
+        if r.label == "SNP":
+            snp_seconds[(r.professional_id, r.week)] += r.seconds
+    majoration = {(r.professional_id, r.week): int(r.consultations) for r in majoration_rows}
+    active = {r.professional_id for r in slots} | {r.professional_id for r in majoration_rows}
     professionals = list(
         await session.execute(
             sql.PROFESSIONALS, {"territory_id": territory_id, "with_activity": list(active)}
         )
     )
-
-    result = Indicators(
-        territory_id=territory_id,
-        period=Period(from_=first, to=last, timezone=territory.timezone),
-        weeks=names,
-        totals=Totals(
-            slots_offered=slots_offered,
-            slot_hours=_hours(offered_seconds),
-            searches=searches.searches,
-            searches_without_candidate=searches.without_candidate,
-            holds=holds or 0,
-            bookings=bookings.bookings,
-            cancellations=bookings.cancellations,
-            fulfilled=bookings.fulfilled,
-            noshow=bookings.noshow,
-            bookings_within_48h=bookings.within_48h,
-            share_within_48h=(
-                round(bookings.within_48h / bookings.bookings, 4) if bookings.bookings else None
-            ),
-            median_distance_km=(
-                None
-                if bookings.median_distance_m is None
-                else round(bookings.median_distance_m / 1000, 3)
-            ),
-            median_delay_hours=(
-                None if bookings.median_delay_s is None else _hours(float(bookings.median_delay_s))
-            ),
-            en_sus_requests=en_sus.opened,
-            en_sus_accepted=en_sus.accepted,
-            en_sus_expired=en_sus.expired,
-        ),
-        slots=[
-            # Built from our own figures (thousands of rows for a large CPTS): not re-validated.
-            SlotFigure.model_construct(
-                week=week,
-                professional_id=professional_id,
-                modality=modality,
-                label=label,
-                slots=int(count),
-                hours=_hours(seconds),
-            )
-            for (week, professional_id, modality, label), (count, seconds) in sorted(
-                by_label.items(), key=lambda item: (*item[0][:3], item[0][3] or "~")
-            )
+    result: Indicators = {
+        "territory_id": str(territory_id),
+        "period": {
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "timezone": territory.timezone,
+        },
+        "weeks": names,
+        "totals": _totals(slots, searches, holds, bookings, en_sus),
+        "slots": [
+            {
+                "week": names[r.week - 1],
+                "professional_id": str(r.professional_id),
+                "modality": r.modality,
+                "label": r.label,
+                "slots": r.slots,
+                "hours": _hours(r.seconds),
+            }
+            for r in slots
         ],
-        professionals=[
-            ProfessionalFigures(
-                id=p.id,
-                rpps=p.rpps,
-                family_name=p.family_name,
-                given_name=p.given_name,
-                weekly_snp_cap=p.weekly_snp_cap,
-                weeks=[
-                    ProfessionalWeek.model_construct(
-                        week=week,
-                        snp_hours=_hours(snp_seconds[(p.id, week)]),
-                        forfait_eligible=snp_seconds[(p.id, week)] >= FORFAIT_SECONDS,
-                        majoration_candidates=majoration.get((p.id, week), 0),
-                        majoration_eligible=min(majoration.get((p.id, week), 0), p.weekly_snp_cap),
-                    )
-                    for week in names
+        "professionals": [
+            {
+                "id": str(p.id),
+                "rpps": p.rpps,
+                "family_name": p.family_name,
+                "given_name": p.given_name,
+                "weekly_snp_cap": p.weekly_snp_cap,
+                "weeks": [
+                    {
+                        "week": name,
+                        "snp_hours": _hours(snp_seconds.get((p.id, i), 0.0)),
+                        "forfait_eligible": snp_seconds.get((p.id, i), 0.0) >= FORFAIT_SECONDS,
+                        "majoration_candidates": majoration.get((p.id, i), 0),
+                        "majoration_eligible": min(majoration.get((p.id, i), 0), p.weekly_snp_cap),
+                    }
+                    for i, name in enumerate(names, start=1)
                 ],
-            )
+            }
             for p in professionals
         ],
-    )
+    }
     await audit.record(
         session,
         principal,

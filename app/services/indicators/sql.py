@@ -7,8 +7,8 @@ count by week take `:weeks`, the instants each ISO week of the period starts at 
 binary search on plain instants, not a time zone conversion and a text format per row. Each
 range walks an index of migration 0013 (or older), so the cost follows the territory's own
 volume, not the whole service's:
-- slots: `sites` of the territory → `ix_slots_site_start`, grouped before anything is
-  unnested or named (labels and week names are the service's, on the groups);
+- slots: `sites` of the territory → `ix_slots_site_start`, grouped before their labels are
+  unnested;
 - searches: `ix_audit_events_search_territory` (regulators of one territory), and the GIN
   `ix_audit_events_search_territories` (the others' searches list their territories);
 - holds, bookings, consultations: `ix_bookings_territory_*`, the last two index-only (they
@@ -23,17 +23,32 @@ _WEEK = "width_bucket({at}, CAST(:weeks AS timestamptz[]))"
 _DELAY = "(b.starts_at - coalesce(b.searched_at, b.created_at))"
 _WITHIN_48H = f"{_DELAY} <= interval '48 hours'"
 
+# Grouped by (week, professional, modality, labels) first, then counted under each label (a
+# group without a label under none, NULL); every row carries the period's totals (each slot
+# once).
 SLOTS = text(
     f"""
-    SELECT {_WEEK.format(at="s.start_at")} AS week, s.professional_id, s.modality, s.labels,
-           count(*) AS slots,
-           CAST(sum(EXTRACT(EPOCH FROM s.end_at - s.start_at)) AS float8) AS seconds
-    FROM sites si
-    JOIN slots s ON s.site_id = si.id
-    WHERE si.territory_id = :territory_id
-      AND s.start_at >= :start AND s.start_at < :end
-      AND s.status <> 'cancelled'
+    WITH grouped AS (
+        SELECT {_WEEK.format(at="s.start_at")} AS week, s.professional_id, s.modality, s.labels,
+               count(*) AS slots, sum(EXTRACT(EPOCH FROM s.end_at - s.start_at)) AS seconds
+        FROM sites si
+        JOIN slots s ON s.site_id = si.id
+        WHERE si.territory_id = :territory_id
+          AND s.start_at >= :start AND s.start_at < :end
+          AND s.status <> 'cancelled'
+        GROUP BY 1, 2, 3, 4
+    ), totals AS (
+        SELECT CAST(sum(slots) AS int) AS all_slots, CAST(sum(seconds) AS float8) AS all_seconds
+        FROM grouped
+    )
+    SELECT g.week, g.professional_id, g.modality, l.label,
+           CAST(sum(g.slots) AS int) AS slots, CAST(sum(g.seconds) AS float8) AS seconds,
+           min(t.all_slots) AS all_slots, min(t.all_seconds) AS all_seconds
+    FROM grouped g
+    LEFT JOIN LATERAL unnest(g.labels) AS l(label) ON true
+    CROSS JOIN totals t
     GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4 NULLS LAST
     """  # noqa: S608 (constants of this module only)
 )
 
