@@ -28,6 +28,7 @@ from app.routers import (
     events,
     health,
     holds,
+    indicators,
     metrics,
     professionals,
     requests,
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatch,
         requests,
         events,
+        indicators,
     ):
         app.include_router(module.router)
     return app

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench import baselines, generate, report, servers, webhooks, workload
+from bench import baselines, generate, indicators, report, servers, webhooks, workload
 from bench.database import bench_database_url, recreate_database
 from bench.ingest_hook import run_ingest
 from bench.load import ensure_wrk, run_wrk, write_bodies
@@ -41,6 +41,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--patients", type=int, default=400, help="distinct patient locations")
     p.add_argument("--regenerate", action="store_true", help="rebuild the data even if fresh")
     p.add_argument("--port", type=int, default=8731, help="service port (hello: port + 1)")
+    p.add_argument(
+        "--no-indicators",
+        action="store_true",
+        help="skip the indicators step (bench/indicators.py: a year of facts, its own database)",
+    )
     return p.parse_args(argv)
 
 
@@ -184,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     table, document = report.render(collected, settings, top)
     document["webhooks"] = webhook_figures
+    if not args.no_indicators:
+        print("indicators (bench/indicators.py: its own database, a year of facts)", flush=True)
+        document["indicators"] = indicators.measure_year(args.scale)
     print(table)
     if "unavailable" in webhook_figures:
         print(f"  webhooks: {report.NOT_AVAILABLE} ({webhook_figures['unavailable']})")

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Text, text
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Text, literal_column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,6 +18,21 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_resource", "resource_type", "resource_id"),
         Index("ix_audit_events_actor_id", "actor_client_id", "id"),
+        # The indicators' searches of a territory (migration 0013): by territory and time for a
+        # regulator of one territory, by the territories of the detail for the others.
+        Index(
+            "ix_audit_events_search_territory",
+            "territory_id",
+            "occurred_at",
+            postgresql_where=text("action = 'search.run'"),
+        ),
+        Index(
+            "ix_audit_events_search_territories",
+            literal_column("(detail -> 'territory_ids')").label("territory_ids"),
+            postgresql_using="gin",
+            postgresql_ops={"territory_ids": "jsonb_path_ops"},
+            postgresql_where=text("action = 'search.run' AND territory_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

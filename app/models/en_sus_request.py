@@ -28,6 +28,7 @@ class EnSusRequest(Base):
             "expires_at",
             postgresql_where=text("status = 'open'"),
         ),
+        Index("ix_en_sus_requests_territory_created_at", "territory_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -42,6 +42,8 @@ class Slot(Base):
             postgresql_where=text("status IN ('free', 'held')"),
         ),
         Index("ix_slots_source_start", "source_client_id", "start_at"),
+        # The indicators' slots of a territory's sites, whatever their status (migration 0013).
+        Index("ix_slots_site_start", "site_id", "start_at"),
         Index(
             "ix_slots_hold_expiry",
             "hold_expires_at",

@@ -3,6 +3,7 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from app.core.auth import RegulatorDep
+from app.core.crypto import CipherDep
 from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.routers.idempotent import IdempotencyKey, idempotent
@@ -24,12 +25,16 @@ async def hold_slot(
     body: HoldCreate,
     session: SessionDep,
     regulator: RegulatorDep,
+    cipher: CipherDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Hold a free slot for `ttl_seconds`; a held slot is a 409, even held by your client."""
+    """Hold a free slot for `ttl_seconds`; a held slot is a 409, even held by your client.
+
+    Quote the `search_id` of the search that found the slot: the indicators count the delay
+    from that search to the consultation, and the distance to the slot's site."""
 
     async def produce() -> HoldOut:
-        return await holds.hold_slot(session, regulator, body)
+        return await holds.hold_slot(session, regulator, body, cipher)
 
     return await idempotent(
         request, session, regulator, idempotency_key, body, status.HTTP_201_CREATED, produce

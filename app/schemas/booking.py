@@ -4,10 +4,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from app.schemas.common import Input, Output
-from app.schemas.identifiers import Name, Phone
+from app.schemas.identifiers import Name, Phone, Rpps
 from app.schemas.text import StrippedText
 
 BookingStatus = Literal["held", "released", "expired", "booked", "fulfilled", "noshow", "cancelled"]
@@ -59,6 +59,12 @@ class BookingCreate(Input):
     hold_id: uuid.UUID
     patient: Patient
     reason: Reason | None = None
+    # Sealed with the patient; the booking keeps in clear only whether it is the booked one.
+    medecin_traitant_rpps: Rpps | None = Field(
+        default=None,
+        description="The RPPS of the patient's médecin traitant, when known: a consultation by "
+        "another professional may earn the SNP majoration (see GET /v1/indicators).",
+    )
 
 
 class BookingStatusUpdate(Input):
@@ -82,3 +88,4 @@ class BookingOut(Output):
     updated_at: datetime
     patient: Patient | None = None
     reason: str | None = None
+    medecin_traitant_rpps: str | None = None

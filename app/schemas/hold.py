@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StringConstraints
 
 from app.schemas.common import Input, Output
 
@@ -23,6 +24,14 @@ class HoldCreate(Input):
 
     slot_id: uuid.UUID
     ttl_seconds: int = Field(default=DEFAULT_HOLD_SECONDS, ge=MIN_HOLD_SECONDS, le=MAX_HOLD_SECONDS)
+    search_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"^[A-Za-z0-9_-]+$")]
+        | None
+    ) = Field(
+        default=None,
+        description="The `search_id` of the search the slot was found by (for the indicators: "
+        "the search's time and the distance to the slot).",
+    )
 
 
 class HoldRenew(Input):

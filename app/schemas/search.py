@@ -114,9 +114,14 @@ class WindowOut(Output):
 
 
 class SearchResult(Output):
-    """Candidates best first, the radius finally used and whether it was enlarged."""
+    """Candidates best first, the radius finally used and whether it was enlarged.
+
+    `search_id`: quote it in `POST /v1/holds` so the indicators know the search behind the hold
+    (its time, and the distance to the slot held); opaque, valid for your client only.
+    """
 
     candidates: list[Candidate]
     radius_km: float
     enlarged: bool
     window: WindowOut
+    search_id: str

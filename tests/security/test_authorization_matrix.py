@@ -70,6 +70,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /v1/clients/{client_id}/webhook/enable": ADMIN,
     "POST /v1/deliveries/{delivery_id}/replay": ADMIN,
     "GET /v1/events": frozenset(ROLES),
+    "GET /v1/indicators": ADMIN,
     "GET /v1/audit-events": ADMIN,
     "PUT /v1/communes/centroids": ADMIN,
     "POST /v1/searches": REGULATOR,

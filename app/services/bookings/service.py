@@ -30,7 +30,12 @@ def patient_context(booking_id: uuid.UUID) -> str:
     return f"bookings.patient:{booking_id}"
 
 
-def _out(row: Row[Any], patient: Patient | None = None, reason: str | None = None) -> BookingOut:
+def _out(
+    row: Row[Any],
+    patient: Patient | None = None,
+    reason: str | None = None,
+    medecin_traitant_rpps: str | None = None,
+) -> BookingOut:
     return BookingOut(
         id=row.id,
         hold_id=row.id,
@@ -46,6 +51,7 @@ def _out(row: Row[Any], patient: Patient | None = None, reason: str | None = Non
         updated_at=row.updated_at,
         patient=patient,
         reason=reason,
+        medecin_traitant_rpps=medecin_traitant_rpps,
     )
 
 
@@ -89,12 +95,17 @@ async def book_hold(
     that waited behind a renewal of its hold is decided again on a fresh snapshot.
     """
     sealed = cipher.seal_json(
-        {"patient": data.patient.model_dump(mode="json"), "reason": data.reason},
+        {
+            "patient": data.patient.model_dump(mode="json"),
+            "reason": data.reason,
+            "medecin_traitant_rpps": data.medecin_traitant_rpps,
+        },
         patient_context(data.hold_id),
     )
     params = {
         "hold_id": data.hold_id,
         "patient": sealed,
+        "mt_rpps": data.medecin_traitant_rpps,
         "key": idempotency_key,
         **audit.actor_params(principal),
     }
@@ -116,7 +127,7 @@ async def book_hold(
         raise Conflict("the hold kept changing while it was booked; retry", location="body.hold_id")
     if row.id is None:  # the hold lapsed and the slot was taken meanwhile: refuse, roll back
         raise HoldNotLive("the hold expired while the booking arrived", location="body.hold_id")
-    return _out(row, data.patient, data.reason)
+    return _out(row, data.patient, data.reason, data.medecin_traitant_rpps)
 
 
 async def _transition(
@@ -198,10 +209,12 @@ async def read_booking(
         raise NotFound(f"no booking {booking_id} of yours", location="path.booking_id")
     patient: Patient | None = None
     reason: str | None = None
+    medecin_traitant_rpps: str | None = None
     if row.patient is not None:
         opened = cipher.open_json(row.patient, patient_context(row.id))
         patient = Patient.model_validate(opened["patient"])
         reason = opened.get("reason")
+        medecin_traitant_rpps = opened.get("medecin_traitant_rpps")
     await audit.record(
         session,
         principal,
@@ -211,4 +224,4 @@ async def read_booking(
         territory_id=row.territory_id,
         detail={"status": row.status},
     )
-    return _out(row, patient, reason)
+    return _out(row, patient, reason, medecin_traitant_rpps)

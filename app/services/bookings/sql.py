@@ -53,8 +53,13 @@ BOOK = text(
     ), written AS (
         UPDATE bookings b SET status = 'booked', patient = :patient, idempotency_key = :key,
                               booked_at = statement_timestamp(),
-                              updated_at = statement_timestamp()
-        FROM slot, mine WHERE b.id = mine.id AND b.status = 'held'
+                              updated_at = statement_timestamp(),
+                              -- The indicators' fact, in clear (the RPPS is sealed above).
+                              medecin_traitant_booked = CASE
+                                  WHEN CAST(:mt_rpps AS text) IS NOT NULL THEN
+                                      p.rpps = CAST(:mt_rpps AS text) END
+        FROM slot, mine, professionals p
+        WHERE b.id = mine.id AND b.status = 'held' AND p.id = slot.professional_id
         RETURNING b.id, b.status, b.booked_at, b.updated_at
     ), place AS (
         SELECT slot.*, si.territory_id FROM slot JOIN sites si ON si.id = slot.site_id

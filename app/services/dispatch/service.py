@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
 from app.core.config import Settings, get_settings
+from app.core.crypto import cipher_for
 from app.core.db import search_session
 from app.schemas.dispatch import MAX_ALTERNATIVES, DispatchOut, DispatchRequest
 from app.schemas.search import SearchQuery, SearchResult
@@ -29,6 +30,7 @@ from app.services.audit import record as audit
 from app.services.dispatch.errors import DispatchContention
 from app.services.holds import lifecycle as holds
 from app.services.holds.take import BudgetSpent, WaitBudget, take_first_free
+from app.services.search.reference import open_reference
 from app.services.search.service import find_candidates
 
 
@@ -57,12 +59,16 @@ async def dispatch(
     """
     settings = settings or get_settings()
     budget = WaitBudget(settings.dispatch_budget_seconds)
+    cipher = cipher_for(settings.patient_data_key)
     query = SearchQuery.model_validate(data.model_dump(exclude={"ttl_seconds"}))
     while True:
         result = await _search(session, search_sessions, principal, query, now, settings)
         ids = [c.slot_id for c in result.candidates]
+        search = open_reference(cipher, principal.client_id, result.search_id)
         try:
-            hold = await take_first_free(session, principal, ids, data.ttl_seconds, budget=budget)
+            hold = await take_first_free(
+                session, principal, ids, data.ttl_seconds, budget=budget, search=search
+            )
         except BudgetSpent:
             raise _busy(settings) from None
         if hold is not None:  # its audit event says `via: dispatch`, its rank and the count

@@ -13,11 +13,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
-from app.core.errors import Conflict, NotFound
+from app.core.config import get_settings
+from app.core.crypto import PatientCipher, cipher_for
+from app.core.errors import Conflict, InvalidInput, NotFound
 from app.schemas.hold import HoldCreate, HoldOut
 from app.services.audit import record as audit
 from app.services.holds.take import Hold, take_slot
 from app.services.outbox.tail import to_each, written_with
+from app.services.search.reference import open_reference
 from app.services.slots.errors import SlotNotFree
 from app.services.slots.rules import offered
 
@@ -120,14 +123,28 @@ def hold_out(hold: Hold, ttl_seconds: int) -> HoldOut:
     )
 
 
-async def hold_slot(session: AsyncSession, principal: Principal, data: HoldCreate) -> HoldOut:
+async def hold_slot(
+    session: AsyncSession,
+    principal: Principal,
+    data: HoldCreate,
+    cipher: PatientCipher | None = None,
+) -> HoldOut:
     """Hold a free slot of the regulator's territories.
 
     Rule: one conditional statement decides (free, or held by an expired hold); a slot that is
     not free is a 409, held by this very client too; a slot outside the regulator's
-    territories is a 404.
+    territories is a 404. A `search_id` that is not one of this client's searches is a 422.
     """
-    hold = await take_slot(session, principal, data.slot_id, data.ttl_seconds)
+    search = None
+    if data.search_id is not None:
+        cipher = cipher or cipher_for(get_settings().patient_data_key)
+        search = open_reference(cipher, principal.client_id, data.search_id)
+        if search is None:
+            raise InvalidInput(
+                "search_id is not the search_id of a search of your client",
+                location="body.search_id",
+            )
+    hold = await take_slot(session, principal, data.slot_id, data.ttl_seconds, search)
     if hold is not None:
         return hold_out(hold, data.ttl_seconds)
     raise await _refusal(session, principal, data.slot_id)

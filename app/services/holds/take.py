@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.services.audit import record as audit
 from app.services.outbox.tail import to_each, written_with
+from app.services.search.reference import SearchReference
 from app.services.slots.rules import free, offered
 
 # Free and offered in the regulator's territories: the shared rules (`slots.rules`), at the
@@ -66,6 +67,15 @@ _TAKE_TAIL = written_with(
 )
 
 
+# The indicators' facts of the hold (migration 0013): where and whose the slot is and when it
+# starts (a slot freed by a cancellation may be pushed again at another time), the search's
+# time and the straight-line distance from its location to the slot's site (NULL when the hold
+# names no search).
+_SEARCH_DISTANCE_M = """CASE WHEN CAST(:search_lat AS float8) IS NOT NULL THEN earth_distance(
+                       ll_to_earth(CAST(:search_lat AS float8), CAST(:search_lon AS float8)),
+                       ll_to_earth(si.lat, si.lon)) END"""
+
+
 def _take_sql(lock: str) -> TextClause:
     # `pick` chooses the slot (best first); `held` takes it, re-checking every rule on the row
     # version it locked; `expired_first` makes the lapsed hold row leave the unique index before
@@ -85,17 +95,22 @@ def _take_sql(lock: str) -> TextClause:
                 hold_expires_at = statement_timestamp() + make_interval(secs => CAST(:ttl AS int)),
                 version = s.version + 1, updated_at = statement_timestamp()
             WHERE s.id = (SELECT id FROM pick) AND {FREE_AND_OFFERED}
-            RETURNING s.id, s.external_id, s.source_client_id, s.site_id, s.hold_expires_at
+            RETURNING s.id, s.external_id, s.source_client_id, s.site_id, s.hold_expires_at,
+                      s.start_at, s.professional_id
         ), lapsed AS (
             UPDATE bookings b SET status = 'expired', updated_at = statement_timestamp()
             FROM held WHERE b.slot_id = held.id AND b.status = 'held'
             RETURNING b.id, b.slot_id, b.regulator_client_id
         ), hold AS (
-            INSERT INTO bookings (slot_id, regulator_client_id, status, expires_at, created_at,
-                                  updated_at)
-            SELECT held.id, :actor_id, 'held', held.hold_expires_at, statement_timestamp(),
-                   statement_timestamp()
-            FROM held CROSS JOIN (SELECT count(*) FROM lapsed) AS expired_first
+            INSERT INTO bookings (slot_id, regulator_client_id, status, expires_at, territory_id,
+                                  professional_id, starts_at, searched_at, search_distance_m,
+                                  created_at, updated_at)
+            SELECT held.id, :actor_id, 'held', held.hold_expires_at, si.territory_id,
+                   held.professional_id, held.start_at,
+                   CAST(:searched_at AS timestamptz), {_SEARCH_DISTANCE_M},
+                   statement_timestamp(), statement_timestamp()
+            FROM held JOIN sites si ON si.id = held.site_id
+            CROSS JOIN (SELECT count(*) FROM lapsed) AS expired_first
             RETURNING id, slot_id, expires_at
         ), place AS (
             SELECT held.*, si.territory_id FROM held JOIN sites si ON si.id = held.site_id
@@ -127,12 +142,16 @@ async def _take(
     slot_ids: Sequence[uuid.UUID],
     ttl_seconds: int,
     via: str | None,
+    search: SearchReference | None,
 ) -> tuple[bool, Hold | None]:
     params = {
         "slot_ids": list(slot_ids),
         "ttl": ttl_seconds,
         "territories": list(principal.territory_ids),
         "via": via,
+        "searched_at": search.searched_at if search else None,
+        "search_lat": search.lat if search else None,
+        "search_lon": search.lon if search else None,
         **audit.actor_params(principal),
     }
     row = (await session.execute(statement, params)).one_or_none()
@@ -143,13 +162,17 @@ async def _take(
 
 
 async def take_slot(
-    session: AsyncSession, principal: Principal, slot_id: uuid.UUID, ttl_seconds: int
+    session: AsyncSession,
+    principal: Principal,
+    slot_id: uuid.UUID,
+    ttl_seconds: int,
+    search: SearchReference | None = None,
 ) -> Hold | None:
     """Hold one slot for the regulator, or None when it is not free and offered to it.
 
     Rule: one conditional statement; a writer in flight on the slot is waited for.
     """
-    _, hold = await _take(session, _TAKE_WAITING, principal, [slot_id], ttl_seconds, None)
+    _, hold = await _take(session, _TAKE_WAITING, principal, [slot_id], ttl_seconds, None, search)
     return hold
 
 
@@ -185,6 +208,7 @@ async def take_first_free(
     *,
     via: str = "dispatch",
     budget: WaitBudget | None = None,
+    search: SearchReference | None = None,
 ) -> Hold | None:
     """Hold the first of `slot_ids` (best first) that is free, or None when none is.
 
@@ -198,7 +222,9 @@ async def take_first_free(
     waiting; once it is spent, `BudgetSpent`.
     """
     for _ in range(len(slot_ids)):  # each lost wait removes a candidate
-        picked, hold = await _attempt(session, principal, slot_ids, ttl_seconds, via, budget)
+        picked, hold = await _attempt(
+            session, principal, slot_ids, ttl_seconds, via, budget, search
+        )
         if hold is not None or not picked:
             return hold
     return None
@@ -211,12 +237,15 @@ async def _attempt(
     ttl_seconds: int,
     via: str,
     budget: WaitBudget | None,
+    search: SearchReference | None,
 ) -> tuple[bool, Hold | None]:
     # Two savepoints: the skipping pass may lock rows it then finds taken (FOR UPDATE locks
     # the newest version before re-checking it); they must be let go before the waiting pass
     # waits, or a push waiting for them while holding the awaited row is a deadlock.
     async with session.begin_nested() as savepoint:
-        _, hold = await _take(session, _TAKE_UNLOCKED, principal, slot_ids, ttl_seconds, via)
+        _, hold = await _take(
+            session, _TAKE_UNLOCKED, principal, slot_ids, ttl_seconds, via, search
+        )
         if hold is None:
             await savepoint.rollback()
     if hold is not None:
@@ -224,7 +253,7 @@ async def _attempt(
     try:
         async with session.begin_nested() as savepoint:
             picked, hold = await _waiting_pass(
-                session, principal, slot_ids, ttl_seconds, via, budget
+                session, principal, slot_ids, ttl_seconds, via, budget, search
             )
             if hold is None:
                 await savepoint.rollback()  # lost: let go of the row it waited for
@@ -242,16 +271,19 @@ async def _waiting_pass(
     ttl_seconds: int,
     via: str,
     budget: WaitBudget | None,
+    search: SearchReference | None,
 ) -> tuple[bool, Hold | None]:
     """The waiting statement, its lock wait bounded by what is left of `budget`."""
     if budget is None:
-        return await _take(session, _TAKE_WAITING, principal, slot_ids, ttl_seconds, via)
+        return await _take(session, _TAKE_WAITING, principal, slot_ids, ttl_seconds, via, search)
     if budget.left <= 0:
         raise BudgetSpent
     started = time.monotonic()
     try:
         await session.execute(_LOCK_TIMEOUT, {"timeout": f"{max(1, int(budget.left * 1000))}ms"})
-        picked, hold = await _take(session, _TAKE_WAITING, principal, slot_ids, ttl_seconds, via)
+        picked, hold = await _take(
+            session, _TAKE_WAITING, principal, slot_ids, ttl_seconds, via, search
+        )
         await session.execute(_LOCK_TIMEOUT_DEFAULT)
     finally:
         budget.spend(time.monotonic() - started)

@@ -18,6 +18,8 @@ Rules (issue 4):
 - Filters: modalities, specialty (exact code), languages (the professional speaks at least one
   of them), accessible (true: accessible sites only).
 - Every search is audited: who, how many candidates, the radius; never the patient's location.
+- Every answer carries its `search_id` (`search.reference`): a hold quoting it records the
+  search's time and the distance to the held slot (the indicators' facts).
 """
 
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.core.config import Settings, get_settings
+from app.core.crypto import cipher_for
 from app.schemas.search import (
     Candidate,
     ProfessionalBrief,
@@ -41,6 +44,7 @@ from app.services.audit import record as audit
 from app.services.search.location import patient_location
 from app.services.search.radius import search_radius
 from app.services.search.ranking import GROUPS, explain
+from app.services.search.reference import SearchReference, seal_reference
 from app.services.search.scope import TerritoryScope, territories_of
 from app.services.search.sql import RANKED_SLOTS_SQL, SEARCH_SQL
 from app.services.search.travel_time import (
@@ -169,6 +173,11 @@ async def find_candidates(
         radius_km=radius_km,
         enlarged=radius_km > radius.base_km,
         window=WindowOut(start=window.start, end=window.reported_end),
+        search_id=seal_reference(
+            cipher_for(settings.patient_data_key),
+            principal.client_id,
+            SearchReference(now, lat, lon),
+        ),
     )
     if not (audited_in_sql and territories):
         await audit.record(
