@@ -61,9 +61,10 @@ def servers(database_url: str) -> Iterator[list[str]]:
 
 @contextlib.contextmanager
 def running_servers(
-    database_url: str, extra_env: Mapping[str, str] | None = None
+    database_url: str, extra_env: Mapping[str, str] | None = None, log_dir: Path | None = None
 ) -> Iterator[list[str]]:
-    """Two `python -m app serve` processes on the test database (with `extra_env`)."""
+    """Two `python -m app serve` processes on the test database (with `extra_env`); their output
+    goes to `log_dir` (default: a new temporary folder), `server-0.log` and `server-1.log`."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -79,7 +80,7 @@ def running_servers(
         **(extra_env or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    logs = Path(tempfile.mkdtemp(prefix="snp-uvicorn-"))
+    logs = log_dir or Path(tempfile.mkdtemp(prefix="snp-uvicorn-"))
     started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
     try:
         for index in range(2):
