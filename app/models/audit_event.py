@@ -18,6 +18,13 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_resource", "resource_type", "resource_id"),
         Index("ix_audit_events_actor_id", "actor_client_id", "id"),
+        # The admin dashboard's "searches that found nothing" of a territory (few rows: partial).
+        Index(
+            "ix_audit_events_empty_searches",
+            "territory_id",
+            "occurred_at",
+            postgresql_where=text("action = 'search.run' AND detail ->> 'candidates' = '0'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
