@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import admin
 from app.core.auth import PrincipalCache
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
@@ -108,4 +109,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         requests,
     ):
         app.include_router(module.router)
+    admin.install(app)
     return app

@@ -1,7 +1,6 @@
 """API keys and admin passwords: generated at random, stored only as hashes."""
 
 import hashlib
-import hmac
 import secrets
 import string
 

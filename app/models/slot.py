@@ -42,6 +42,13 @@ class Slot(Base):
             postgresql_where=text("status IN ('free', 'held')"),
         ),
         Index("ix_slots_source_start", "source_client_id", "start_at"),
+        # The admin dashboard's booked slots of a territory's sites, hour by hour.
+        Index(
+            "ix_slots_site_booked_start",
+            "site_id",
+            "start_at",
+            postgresql_where=text("status = 'booked'"),
+        ),
         Index(
             "ix_slots_hold_expiry",
             "hold_expires_at",

@@ -2,7 +2,8 @@
 
 `admin_sessions` holds the SHA-256 of each session cookie and its CSRF token;
 `admin_login_attempts` the tries at the login form (the lockout counts recent failures);
-a partial index finds a territory's searches that found nothing (the dashboard).
+two partial indexes serve the dashboard: a territory's searches that found nothing, and
+its booked slots hour by hour.
 
 Revision ID: 0012_admin
 Revises: 0011_fhir
@@ -27,7 +28,10 @@ def upgrade() -> None:
         sa.Column("admin_user_id", sa.Uuid(), nullable=False),
         sa.Column("csrf_token", sa.Text(), nullable=False),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -38,9 +42,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_admin_sessions")),
     )
-    op.create_index(
-        op.f("ix_admin_sessions_admin_user_id"), "admin_sessions", ["admin_user_id"]
-    )
+    op.create_index(op.f("ix_admin_sessions_admin_user_id"), "admin_sessions", ["admin_user_id"])
     op.create_index(op.f("ix_admin_sessions_expires_at"), "admin_sessions", ["expires_at"])
     op.create_table(
         "admin_login_attempts",
@@ -71,8 +73,16 @@ def upgrade() -> None:
         postgresql_where=sa.text("action = 'search.run' AND detail ->> 'candidates' = '0'"),
     )
 
+    op.create_index(
+        "ix_slots_site_booked_start",
+        "slots",
+        ["site_id", "start_at"],
+        postgresql_where=sa.text("status = 'booked'"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_slots_site_booked_start", table_name="slots")
     op.drop_index("ix_audit_events_empty_searches", table_name="audit_events")
     op.drop_table("admin_login_attempts")
     op.drop_table("admin_sessions")
