@@ -15,15 +15,10 @@ async def professional_ids(
     """The ids of these RPPS numbers, or the French message naming the unknown ones."""
     if not rpps_numbers:
         return [], None
-    found = dict(
-        (
-            await session.execute(
-                select(Professional.rpps, Professional.id).where(
-                    Professional.rpps.in_(list(rpps_numbers))
-                )
-            )
-        ).tuples()
+    rows = await session.execute(
+        select(Professional.rpps, Professional.id).where(Professional.rpps.in_(list(rpps_numbers)))
     )
+    found = {rpps: professional_id for rpps, professional_id in rows}
     unknown = [r for r in rpps_numbers if r not in found]
     if unknown:
         return [], "RPPS inconnu(s) : " + ", ".join(unknown[:10])

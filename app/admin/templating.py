@@ -58,6 +58,7 @@ def page(
     **context: Any,
 ) -> Response:
     """Render the template `name` for `visit` (its CSRF token goes into every form)."""
+    context.setdefault("errors", {})
     context.update(visit=visit, csrf_token=visit.csrf_token if visit else "")
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin import PAGES
@@ -153,7 +153,7 @@ async def test_a_deactivated_account_loses_its_session(
 ) -> None:
     from app.models import AdminUser
 
-    await session.execute(AdminUser.__table__.update().values(active=False))
+    await session.execute(update(AdminUser).values(active=False))
     assert (await signed_in.get("/admin")).status_code == 303
 
 

@@ -107,9 +107,10 @@ async def create(
         errors["professional_ids"] = unknown
     if data is not None and not errors:
         try:
-            created = await api_clients.create_client(session, visit.actor, data)
+            async with session.begin_nested():
+                created = await api_clients.create_client(session, visit.actor, data)
+
         except AppError as exc:
-            await session.rollback()
             errors = refusal_messages(exc)
         else:
             territory, territories = await territory_context(session, territoire)
@@ -199,11 +200,11 @@ async def rotate(
             errors=errors,
         )
     try:
-        rotated = await client_keys.rotate_key(session, visit.actor, client_id, rotation)
+        async with session.begin_nested():
+            rotated = await client_keys.rotate_key(session, visit.actor, client_id, rotation)
     except AppError as exc:
         if exc.status == 404:
             raise
-        await session.rollback()
         client = await api_clients.show_client(session, client_id)
         territory, territories = await territory_context(session, territoire)
         return page(

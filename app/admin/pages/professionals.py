@@ -135,9 +135,10 @@ async def create(
     data, errors = parse(ProfessionalCreate, values)
     if data is not None:
         try:
-            created = await professionals.create_professional(session, visit.actor, data)
+            async with session.begin_nested():
+                created = await professionals.create_professional(session, visit.actor, data)
+
         except AppError as exc:
-            await session.rollback()
             errors = refusal_messages(exc)
         else:
             return RedirectResponse(
@@ -178,11 +179,12 @@ async def update(
     data, errors = parse(ProfessionalUpdate, values)
     if data is not None:
         try:
-            professional = await professionals.update_professional(
-                session, visit.actor, professional_id, data
-            )
+            async with session.begin_nested():
+                professional = await professionals.update_professional(
+                    session, visit.actor, professional_id, data
+                )
+
         except AppError as exc:
-            await session.rollback()
             errors = refusal_messages(exc)
         else:
             values["rpps"] = professional.rpps

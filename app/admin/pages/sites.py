@@ -138,9 +138,10 @@ async def create(
     errors = invalid | errors
     if data is not None and not errors:
         try:
-            created = await sites.create_site(session, visit.actor, data)
+            async with session.begin_nested():
+                created = await sites.create_site(session, visit.actor, data)
+
         except AppError as exc:
-            await session.rollback()
             errors = refusal_messages(exc)
         else:
             target = url(f"/admin/lieux/{created.id}", territoire=territoire, cree=1)
@@ -177,9 +178,10 @@ async def update(
     errors = invalid | errors
     if data is not None and not errors:
         try:
-            await sites.update_site(session, visit.actor, site_id, data)
+            async with session.begin_nested():
+                await sites.update_site(session, visit.actor, site_id, data)
+
         except AppError as exc:
-            await session.rollback()
             errors = refusal_messages(exc)
         else:
             site = await sites.get_site(session, site_id)

@@ -77,9 +77,10 @@ async def save(
     data, errors = parse(TerritoryUpdate, values)
     if data is not None:
         try:
-            await territory_service.update_territory(session, visit.actor, territory.id, data)
+            async with session.begin_nested():
+                await territory_service.update_territory(session, visit.actor, territory.id, data)
+
         except AppError as exc:
-            await session.rollback()
             errors = refusal_messages(exc)
         else:
             return await _page(request, session, visit, str(territory.id), notice="Enregistré.")
