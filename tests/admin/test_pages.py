@@ -155,7 +155,8 @@ async def test_the_dashboard_counts_the_territorys_next_hours_and_today(
     assert "libres : 3" in page.text
     assert "réservés : 2" in page.text
     assert re.search(r'id="empty-searches">1<', page.text)
-    assert "<svg" in page.text and "<rect" in page.text
+    assert "<svg" in page.text
+    assert "<rect" in page.text
 
 
 async def test_an_api_client_key_is_shown_once_and_revoking_it_refuses_it(

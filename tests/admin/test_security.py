@@ -170,3 +170,29 @@ async def test_failed_logins_are_counted(client: httpx.AsyncClient, session: Asy
         select(func.count()).where(AdminLoginAttempt.email == "nobody@cpts.example")
     )
     assert count == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "landing"),
+    [
+        ("/admin/lieux", "/admin/lieux"),
+        ("https://evil.example/", "/admin"),
+        ("//evil.example/admin", "/admin"),
+        ("/admin//evil.example", "/admin"),
+    ],
+)
+async def test_login_returns_to_an_admin_page_only(
+    client: httpx.AsyncClient, admin_user: str, target: str, landing: str
+) -> None:
+    form = await client.get("/admin/login", params={"suivant": target})
+    answer = await client.post(
+        "/admin/login",
+        data={
+            "email": admin_user,
+            "password": PASSWORD,
+            "csrf_token": csrf_of(form.text),
+            "suivant": target,
+        },
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == landing

@@ -28,8 +28,14 @@ router = APIRouter(route_class=AdminRoute)
 _NOBODY = hash_password(secrets.token_urlsafe(16))
 
 
+def _next_page(target: str) -> str:
+    """Where to go after signing in: an admin page only (never another site)."""
+    safe = target.startswith("/admin") and "//" not in target and "\\" not in target
+    return target if safe else "/admin"
+
+
 def _login_form(
-    request: Request, email: str = "", error: str = "", status_code: int = 200
+    request: Request, email: str = "", error: str = "", status_code: int = 200, suivant: str = ""
 ) -> Response:
     token = secrets.token_urlsafe(32)
     response = page(
@@ -40,16 +46,17 @@ def _login_form(
         login_token=token,
         email=email,
         error=error,
+        suivant=_next_page(suivant),
     )
     set_cookie(request, response, LOGIN_COOKIE, token, 1)
     return response
 
 
 @router.get("/login")
-async def login_page(request: Request, session: SessionDep) -> Response:
+async def login_page(request: Request, session: SessionDep, suivant: str = "") -> Response:
     if await find_visit(session, request) is not None:
-        return RedirectResponse("/admin", status_code=303)
-    return _login_form(request)
+        return RedirectResponse(_next_page(suivant), status_code=303)
+    return _login_form(request, suivant=suivant)
 
 
 @router.post("/login")
@@ -59,10 +66,11 @@ async def login(
     email: str = Form(default="", max_length=320),
     password: str = Form(default="", max_length=1024),
     csrf_token: str = Form(default="", max_length=200),
+    suivant: str = Form(default="", max_length=2000),
 ) -> Response:
     if not same_token(csrf_token, request.cookies.get(LOGIN_COOKIE, "")):
         return _login_form(
-            request, email, "Le formulaire a expiré : veuillez réessayer.", status_code=403
+            request, email, "Le formulaire a expiré : veuillez réessayer.", 403, suivant
         )
     email = email.strip().lower()
     address = request.client.host if request.client else "unknown"
@@ -73,7 +81,8 @@ async def login(
             request,
             email,
             f"Trop d'essais infructueux : réessayez dans {minutes} minute(s).",
-            status_code=429,
+            429,
+            suivant,
         )
     user = (
         await session.execute(
@@ -86,9 +95,9 @@ async def login(
     await throttle.record_attempt(session, email, address, valid and user is not None)
     if not valid or user is None:
         return _login_form(
-            request, email, "Adresse électronique ou mot de passe incorrect.", status_code=401
+            request, email, "Adresse électronique ou mot de passe incorrect.", 401, suivant
         )
-    response = RedirectResponse("/admin", status_code=303)
+    response = RedirectResponse(_next_page(suivant), status_code=303)
     await open_session(session, request, response, user.id)
     return response
 
