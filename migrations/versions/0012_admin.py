@@ -3,7 +3,8 @@
 `admin_sessions` holds the SHA-256 of each session cookie and its CSRF token;
 `admin_login_attempts` the tries at the login form (the lockout counts recent failures);
 two partial indexes serve the dashboard: a territory's searches that found nothing, and
-its booked slots hour by hour.
+its booked slots hour by hour; professionals are listed in creation order by an index
+(national scale: 50,000 of them).
 
 Revision ID: 0012_admin
 Revises: 0011_fhir
@@ -79,9 +80,11 @@ def upgrade() -> None:
         ["site_id", "start_at"],
         postgresql_where=sa.text("status = 'booked'"),
     )
+    op.create_index("ix_professionals_created_at_id", "professionals", ["created_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_professionals_created_at_id", table_name="professionals")
     op.drop_index("ix_slots_site_booked_start", table_name="slots")
     op.drop_index("ix_audit_events_empty_searches", table_name="audit_events")
     op.drop_table("admin_login_attempts")

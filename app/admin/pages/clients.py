@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
+from app.admin import client_summary
 from app.admin.context import territory_context, url
 from app.admin.forms import parse, refusal_messages, text_or_none, words
 from app.admin.lookups import professional_ids
@@ -40,9 +41,9 @@ async def list_page(
 ) -> Response:
     territory, territories = await territory_context(session, territoire)
     try:
-        items, next_cursor = await api_clients.list_clients(session, cursor, PAGE_SIZE)
+        items, next_cursor = await client_summary.list_clients(session, cursor, PAGE_SIZE)
     except AppError:
-        items, next_cursor = await api_clients.list_clients(session, None, PAGE_SIZE)
+        items, next_cursor = await client_summary.list_clients(session, None, PAGE_SIZE)
     names = {t.id: t.name for t in territories}
     return page(
         request,
@@ -145,7 +146,7 @@ async def detail_page(
     revoque: int = 0,
 ) -> Response:
     territory, territories = await territory_context(session, territoire)
-    client = await api_clients.show_client(session, client_id)
+    client = await client_summary.get_client(session, client_id)
     return page(
         request,
         "client_detail.html",
@@ -154,6 +155,7 @@ async def detail_page(
         territory=territory,
         territories=territories,
         client=client,
+        slots=await client_summary.slots_next_48h(session, client_id),
         names={t.id: t.name for t in territories},
         notice="Client révoqué : sa clé est refusée." if revoque else None,
     )
@@ -185,7 +187,7 @@ async def rotate(
     form = await request.form()
     rotation, errors = parse(KeyRotation, {"grace_seconds": form.get("grace_seconds") or 0})
     if rotation is None:
-        client = await api_clients.show_client(session, client_id)
+        client = await client_summary.get_client(session, client_id)
         territory, territories = await territory_context(session, territoire)
         return page(
             request,
@@ -196,6 +198,7 @@ async def rotate(
             territory=territory,
             territories=territories,
             client=client,
+            slots=await client_summary.slots_next_48h(session, client_id),
             names={t.id: t.name for t in territories},
             errors=errors,
         )
@@ -205,7 +208,7 @@ async def rotate(
     except AppError as exc:
         if exc.status == 404:
             raise
-        client = await api_clients.show_client(session, client_id)
+        client = await client_summary.get_client(session, client_id)
         territory, territories = await territory_context(session, territoire)
         return page(
             request,
@@ -216,6 +219,7 @@ async def rotate(
             territory=territory,
             territories=territories,
             client=client,
+            slots=await client_summary.slots_next_48h(session, client_id),
             names={t.id: t.name for t in territories},
             errors={"__all__": "Un client révoqué ne reçoit pas de nouvelle clé."},
         )

@@ -1,7 +1,8 @@
 """Créneaux: one professional's slots over a week, day by day, with their status.
 
-A held slot whose hold has lapsed shows as free (the shared rule, `services/slots/rules.py`).
-The week runs Monday to Sunday in the territory's time zone.
+A held slot whose hold has lapsed shows as free (the shared rule, `services/slots/rules.py`);
+cancelled slots are not shown (they are no longer in the agenda). The week runs Monday to
+Sunday in the territory's time zone.
 """
 
 import uuid
@@ -28,7 +29,9 @@ _WEEK = text(
            CASE WHEN {lapsed_hold("s")} THEN 'free' ELSE s.status END AS status,
            si.name AS site_name
     FROM slots s JOIN sites si ON si.id = s.site_id
-    WHERE s.professional_id = :professional_id
+    WHERE s.professional_id = :professional_id AND s.status <> 'cancelled'
+      -- The exclusion constraint's GiST index (professional, time range; not cancelled).
+      AND tstzrange(s.start_at, s.end_at) && tstzrange(:start, :end)
       AND s.start_at >= :start AND s.start_at < :end
     ORDER BY s.start_at
     LIMIT 2000
