@@ -119,6 +119,7 @@ def _pages(ids: dict[str, Any]) -> dict[str, str]:
         "journal d'audit": f"/admin/journal?{t}",
         "journal (acteur)": f"/admin/journal?{t}&acteur=bench:admin",
         "paramètres": f"/admin/parametres?{t}",
+        "territoires": "/admin/territoires",
     }
 
 

@@ -22,10 +22,22 @@ from app.admin.pages import (
     professionals,
     sites,
     slots_week,
+    territories,
     territory,
 )
 
-PAGES = (login, dashboard, professionals, sites, slots_week, clients, en_sus, audit, territory)
+PAGES = (
+    login,
+    dashboard,
+    professionals,
+    sites,
+    slots_week,
+    clients,
+    en_sus,
+    audit,
+    territory,
+    territories,
+)
 
 
 def install(app: FastAPI) -> None:

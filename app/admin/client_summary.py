@@ -2,12 +2,12 @@
 
 A practice software may write for thousands of professionals (50,000 in the national bench);
 the API's `describe` lists every id, the pages only need how many. Slot counts use the shared
-rules (`services/slots/rules.py`) over the next 48 h, the range `ix_slots_source_start` serves
-(the API's `show_client` counts every slot to come: seconds for a national-scale source).
+rules (`services/slots/rules.py`) over the territory's sites and the next 48 h (the API's
+`show_client` counts every slot to come of the source: seconds for a national-scale one).
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import text
@@ -19,12 +19,19 @@ from app.services.slots.rules import free, lapsed_hold
 
 _SUMMARY = """
     SELECT c.id, c.name, c.role, c.key_prefix, c.webhook_url, c.active, c.created_at,
-           ARRAY(SELECT territory_id FROM api_client_territories t
-                 WHERE t.client_id = c.id) AS territory_ids,
-           (SELECT count(*) FROM api_client_professionals p
-            WHERE p.client_id = c.id) AS professionals
+           ARRAY(SELECT te.name FROM api_client_territories t
+                 JOIN territories te ON te.id = t.territory_id
+                 WHERE t.client_id = c.id ORDER BY te.name) AS territory_names
     FROM api_clients c
 """
+# One pass over the page's clients (a per-client subquery is planned as a scan per client when
+# one client holds most rows, as a national practice software does).
+_PROFESSIONALS = text(
+    """
+    SELECT client_id, count(*) AS professionals FROM api_client_professionals
+    WHERE client_id = ANY(CAST(:ids AS uuid[])) GROUP BY client_id
+    """
+)
 _LIST = text(
     _SUMMARY
     + """
@@ -35,14 +42,23 @@ _LIST = text(
     """
 )
 _ONE = text(_SUMMARY + " WHERE c.id = :client_id")
+# The source's slots at the territory's sites in the next 48 h: each site's open and booked
+# index ranges (as the dashboard), bounded by the territory's size, not the source's.
 _SLOTS_48H = text(
     f"""
     SELECT count(*) FILTER (WHERE {free("s")}) AS free,
            count(*) FILTER (WHERE s.status = 'held' AND NOT {lapsed_hold("s")}) AS held,
            count(*) FILTER (WHERE s.status = 'booked') AS booked
-    FROM slots s
-    WHERE s.source_client_id = :client_id AND s.status <> 'cancelled'
-      AND s.start_at >= now() AND s.start_at < now() + interval '48 hours'
+    FROM sites si CROSS JOIN LATERAL (
+        SELECT o.start_at, o.status, o.hold_expires_at, o.source_client_id FROM slots o
+        WHERE o.site_id = si.id AND o.status IN ('free', 'held')
+          AND o.start_at >= now() AND o.start_at < now() + interval '48 hours'
+        UNION ALL
+        SELECT b.start_at, b.status, b.hold_expires_at, b.source_client_id FROM slots b
+        WHERE b.site_id = si.id AND b.status = 'booked'
+          AND b.start_at >= now() AND b.start_at < now() + interval '48 hours'
+    ) AS s
+    WHERE si.territory_id = :territory_id AND s.source_client_id = :client_id
     """  # noqa: S608 (built from the shared rules' constants)
 )
 
@@ -56,8 +72,8 @@ class ClientSummary:
     webhook_url: str | None
     active: bool
     created_at: datetime
-    territory_ids: list[uuid.UUID]
-    professionals: int
+    territory_names: list[str]
+    professionals: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,18 +93,34 @@ async def list_clients(
             _LIST, {"after_at": after_at, "after_id": after_id, "limit": limit + 1}
         )
     ).all()
-    items = [ClientSummary(*row) for row in rows[:limit]]
+    items = await _with_professionals(session, [ClientSummary(*row) for row in rows[:limit]])
     more = len(rows) > limit
     return items, (encode_cursor(items[-1].created_at, items[-1].id) if more else None)
+
+
+async def _with_professionals(
+    session: AsyncSession, clients: list[ClientSummary]
+) -> list[ClientSummary]:
+    counts = dict(
+        (row.client_id, row.professionals)
+        for row in await session.execute(_PROFESSIONALS, {"ids": [c.id for c in clients]})
+    )
+    return [replace(c, professionals=counts.get(c.id, 0)) for c in clients]
 
 
 async def get_client(session: AsyncSession, client_id: uuid.UUID) -> ClientSummary:
     row = (await session.execute(_ONE, {"client_id": client_id})).one_or_none()
     if row is None:
         raise NotFound(f"no API client {client_id}")
-    return ClientSummary(*row)
+    return (await _with_professionals(session, [ClientSummary(*row)]))[0]
 
 
-async def slots_next_48h(session: AsyncSession, client_id: uuid.UUID) -> SlotCounts:
-    row = (await session.execute(_SLOTS_48H, {"client_id": client_id})).one()
+async def slots_next_48h(
+    session: AsyncSession, client_id: uuid.UUID, territory_id: uuid.UUID | None
+) -> SlotCounts:
+    """The client's slots in the next 48 h at the territory's sites."""
+    if territory_id is None:
+        return SlotCounts(0, 0, 0)
+    params = {"client_id": client_id, "territory_id": territory_id}
+    row = (await session.execute(_SLOTS_48H, params)).one()
     return SlotCounts(row.free, row.held, row.booked)

@@ -12,6 +12,7 @@ PAGES = [
     "/admin/demandes",
     "/admin/journal",
     "/admin/parametres",
+    "/admin/territoires",
 ]
 
 

@@ -5,6 +5,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
@@ -18,6 +19,7 @@ from app.admin.visit import FormVisit, PageVisit, Visit
 from app.core.auth import PrincipalCache
 from app.core.db import SessionDep
 from app.core.errors import AppError
+from app.models import Territory
 from app.schemas.api_client import ApiClientCreate, KeyRotation
 from app.services.directory import api_clients, client_keys
 
@@ -44,7 +46,6 @@ async def list_page(
         items, next_cursor = await client_summary.list_clients(session, cursor, PAGE_SIZE)
     except AppError:
         items, next_cursor = await client_summary.list_clients(session, None, PAGE_SIZE)
-    names = {t.id: t.name for t in territories}
     return page(
         request,
         "clients.html",
@@ -53,7 +54,6 @@ async def list_page(
         territory=territory,
         territories=territories,
         items=items,
-        names=names,
         next_url=next_cursor and url("/admin/clients", territoire=territoire, cursor=next_cursor),
     )
 
@@ -77,6 +77,9 @@ async def _form_page(
         territories=territories,
         values=values,
         errors=errors,
+        all_territories=(
+            await session.execute(select(Territory.id, Territory.name).order_by(Territory.name))
+        ).all(),
     )
 
 
@@ -155,8 +158,9 @@ async def detail_page(
         territory=territory,
         territories=territories,
         client=client,
-        slots=await client_summary.slots_next_48h(session, client_id),
-        names={t.id: t.name for t in territories},
+        slots=await client_summary.slots_next_48h(
+            session, client_id, territory.id if territory else None
+        ),
         notice="Client révoqué : sa clé est refusée." if revoque else None,
     )
 
@@ -198,8 +202,9 @@ async def rotate(
             territory=territory,
             territories=territories,
             client=client,
-            slots=await client_summary.slots_next_48h(session, client_id),
-            names={t.id: t.name for t in territories},
+            slots=await client_summary.slots_next_48h(
+                session, client_id, territory.id if territory else None
+            ),
             errors=errors,
         )
     try:
@@ -219,8 +224,9 @@ async def rotate(
             territory=territory,
             territories=territories,
             client=client,
-            slots=await client_summary.slots_next_48h(session, client_id),
-            names={t.id: t.name for t in territories},
+            slots=await client_summary.slots_next_48h(
+                session, client_id, territory.id if territory else None
+            ),
             errors={"__all__": "Un client révoqué ne reçoit pas de nouvelle clé."},
         )
     _forget(request, client_id)
