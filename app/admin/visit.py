@@ -86,7 +86,8 @@ def set_cookie(request: Request, response: Response, name: str, value: str, hour
 async def open_session(
     session: AsyncSession, request: Request, response: Response, user_id: uuid.UUID
 ) -> None:
-    """Start a session for `user_id` and set its cookie."""
+    """Start a session for `user_id` and set its cookie (and forget the expired ones)."""
+    await session.execute(delete(AdminSession).where(AdminSession.expires_at <= func.now()))
     token = secrets.token_urlsafe(32)
     session.add(
         AdminSession(

@@ -140,12 +140,22 @@ async def test_repeated_failures_lock_the_account_even_for_the_right_password(
     assert (await client.get("/admin")).status_code == 303
 
 
-async def test_logout_ends_the_session(signed_in: httpx.AsyncClient) -> None:
+async def test_logout_ends_the_session_and_both_are_audited(
+    signed_in: httpx.AsyncClient, session: AsyncSession
+) -> None:
     page = await signed_in.get("/admin")
     assert page.status_code == 200
     out = await signed_in.post("/admin/logout", data={"csrf_token": csrf_of(page.text)})
     assert out.status_code == 303
     assert (await signed_in.get("/admin")).status_code == 303
+    actions = (
+        await session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.actor == "admin_page:coordination@cpts.example")
+            .order_by(AuditEvent.id)
+        )
+    ).all()
+    assert actions == ["admin.login", "admin.logout"]
 
 
 async def test_a_deactivated_account_loses_its_session(

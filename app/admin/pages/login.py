@@ -21,6 +21,7 @@ from app.admin.visit import (
 from app.core.db import SessionDep
 from app.core.security import hash_password, verify_password
 from app.models import AdminUser
+from app.services.audit import record as audit
 
 router = APIRouter(route_class=AdminRoute)
 
@@ -99,6 +100,9 @@ async def login(
         )
     response = RedirectResponse(_next_page(suivant), status_code=303)
     await open_session(session, request, response, user.id)
+    await audit.record(
+        session, None, "admin.login", "admin_user", user.id, actor_label=f"admin_page:{email}"
+    )
     return response
 
 
@@ -106,4 +110,5 @@ async def login(
 async def logout(request: Request, session: SessionDep, visit: FormVisit) -> Response:
     response = RedirectResponse("/admin/login", status_code=303)
     await close_session(session, request, response)
+    await audit.record(session, visit.actor, "admin.logout", "admin_user", visit.user_id)
     return response
