@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test check format bench
+.PHONY: install run test check format bench bench-admin
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,6 @@ format: install
 
 bench: install
 	$(PY) -m bench
+
+bench-admin: install
+	$(PY) -m bench.admin_pages
