@@ -112,6 +112,11 @@ async def test_coordinator_logs_in_creates_a_professional_and_a_client_then_revo
             await page.get_by_role("button", name="Créer").click()
             await expect(page.get_by_text("Professionnel créé.")).to_be_visible()
             await shot("04-professionnel-cree")
+            # The list narrows as one types (htmx), without submitting the form.
+            await page.goto("/admin/professionnels" + territory)
+            await page.get_by_label("Rechercher").press_sequentially("Lefeb")
+            await expect(page.get_by_role("link", name="Lefebvre Inès")).to_be_visible()
+            await expect(page.get_by_role("link", name="Martin Camille")).to_have_count(0)
             await page.goto(f"/admin/professionnels{territory}&q={rpps}")
             await expect(page.get_by_role("link", name="Lefebvre Inès")).to_be_visible()
             await shot("05-professionnels")
