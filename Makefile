@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test check format bench soak
+.PHONY: install run test check format bench bench-admin soak
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ format: install
 
 bench: install
 	$(PY) -m bench
+
+bench-admin: install
+	$(PY) -m bench.admin_pages
 
 # The 10-minute soak of issue 16 (CI runs the same test for 2 minutes, SOAK_SECONDS=120).
 soak: install

@@ -5,6 +5,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,7 @@ from app.core.crypto import cipher_for
 from app.core.db import create_engine, create_sessionmaker
 from app.core.embedded import start_embedded_postgres
 from app.core.errors import AppError
-from app.core.security import hash_password
+from app.core.security import hash_password, verify_password
 from app.core.webhook_targets import check_webhook_target
 from app.models import AdminUser, ApiClient
 from app.schemas.api_client import ApiClientCreate
@@ -32,6 +33,7 @@ from app.services.privacy.reseal import Resealed, reseal_all
 
 T = TypeVar("T")
 DEMO_ADMIN_NAME = "Coordination CPTS (démo)"
+DEMO_ADMIN_EMAIL = "coordination@demo.cpts"
 DEMO_REGULATOR_NAME = "Régulation SAS 44 (démo)"
 
 
@@ -102,6 +104,35 @@ def cmd_create_client(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _upsert_admin_user(session: AsyncSession, email: str, password: str) -> uuid.UUID:
+    """Create the admin-page account, or reset its password and reactivate it."""
+    email = email.strip().lower()
+    await session.execute(
+        text(
+            "INSERT INTO admin_users (email, password_hash) VALUES (:email, :hash) "
+            "ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
+            "active = true"
+        ),
+        {"email": email, "hash": hash_password(password)},
+    )
+    user_id: uuid.UUID = (
+        await session.execute(select(AdminUser.id).where(AdminUser.email == email))
+    ).scalar_one()
+    return user_id
+
+
+async def _demo_admin_password(session: AsyncSession, known: str | None) -> str:
+    """The demo's admin-page password: kept while it still opens the account, else a new one."""
+    stored = await session.scalar(
+        select(AdminUser.password_hash).where(AdminUser.email == DEMO_ADMIN_EMAIL, AdminUser.active)
+    )
+    if known and stored and verify_password(known, stored):
+        return known
+    password = secrets.token_urlsafe(12)
+    await _upsert_admin_user(session, DEMO_ADMIN_EMAIL, password)
+    return password
+
+
 def cmd_create_admin_user(args: argparse.Namespace, settings: Settings) -> int:
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else ""
     if len(password) < 12:
@@ -113,18 +144,7 @@ def cmd_create_admin_user(args: argparse.Namespace, settings: Settings) -> int:
     url = database_url(settings)
 
     async def work(session: AsyncSession) -> str:
-        await session.execute(
-            text(
-                "INSERT INTO admin_users (email, password_hash) VALUES (:email, :hash) "
-                "ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
-                "active = true"
-            ),
-            {"email": args.email.strip().lower(), "hash": hash_password(password)},
-        )
-        user_id = await session.scalar(
-            select(AdminUser.id).where(AdminUser.email == args.email.strip().lower())
-        )
-        return str(user_id)
+        return str(await _upsert_admin_user(session, args.email, password))
 
     print(
         json.dumps(
@@ -209,10 +229,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo:
         key_file = settings.app_data_dir / "demo-keys.json"
         known = json.loads(key_file.read_text()) if key_file.exists() else None
+        known_password = known.pop("admin_page_password", None) if known else None
 
         async def work(session: AsyncSession) -> dict[str, str]:
             territory_id = await demo.seed_demo(session)
-            return await _demo_keys(session, known, territory_id)
+            keys = await _demo_keys(session, known, territory_id)
+            password = await _demo_admin_password(session, known_password)
+            return keys | {"admin_page_password": password}
 
         keys = asyncio.run(_in_transaction(url, settings, work))
         # Kept on this machine only, readable by its owner, so a restart shows the same keys.
@@ -223,6 +246,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "\nDemo CPTS loaded.\n"
             f"  admin API key:     {keys['admin']}\n"
             f"  regulator API key: {keys['regulator']}\n"
+            f"  admin pages:       {base}/admin  ({DEMO_ADMIN_EMAIL} / "
+            f"{keys['admin_page_password']})\n"
             f"  API docs:          {base}/docs\n",
             flush=True,
         )

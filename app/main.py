@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import admin
 from app.core.auth import PrincipalCache
 from app.core.background import BackgroundWork
 from app.core.config import Settings, get_settings
@@ -133,4 +134,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         indicators,
     ):
         app.include_router(module.router)
+    admin.install(app)
     return app

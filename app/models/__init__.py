@@ -1,5 +1,6 @@
 """Every table, imported here so that Alembic and the tests see them all."""
 
+from app.models.admin_session import AdminLoginAttempt, AdminSession
 from app.models.admin_user import AdminUser
 from app.models.api_client import ROLES, ApiClient, ApiClientProfessional, ApiClientTerritory
 from app.models.audit_event import AuditEvent
@@ -24,6 +25,8 @@ __all__ = [
     "MODALITIES",
     "ROLES",
     "SLOT_STATUSES",
+    "AdminLoginAttempt",
+    "AdminSession",
     "AdminUser",
     "ApiClient",
     "ApiClientProfessional",

@@ -8,7 +8,7 @@ from app.models.base import Base, created_at, uuid_pk
 
 
 class AdminUser(Base):
-    """A CPTS coordinator account for the admin pages (password hashed with scrypt)."""
+    """A CPTS coordinator account for the admin pages (password hashed with Argon2id)."""
 
     __tablename__ = "admin_users"
 

@@ -33,6 +33,13 @@ class AuditEvent(Base):
             postgresql_ops={"territory_ids": "jsonb_path_ops"},
             postgresql_where=text("action = 'search.run' AND territory_id IS NULL"),
         ),
+        # The admin dashboard's "searches that found nothing" of a territory (few rows: partial).
+        Index(
+            "ix_audit_events_empty_searches",
+            "territory_id",
+            "occurred_at",
+            postgresql_where=text("action = 'search.run' AND detail ->> 'candidates' = '0'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,6 +15,8 @@ class Professional(Base):
     __table_args__ = (
         CheckConstraint("rpps ~ '^[0-9]{11}$'", name="rpps_format"),
         CheckConstraint("weekly_snp_cap >= 0", name="weekly_snp_cap"),
+        # Lists page in creation order (the API's keyset, the admin's list and its search).
+        Index("ix_professionals_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

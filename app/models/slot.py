@@ -44,6 +44,13 @@ class Slot(Base):
         Index("ix_slots_source_start", "source_client_id", "start_at"),
         # The indicators' slots of a territory's sites, whatever their status (migration 0013).
         Index("ix_slots_site_start", "site_id", "start_at"),
+        # The admin dashboard's booked slots of a territory's sites, hour by hour.
+        Index(
+            "ix_slots_site_booked_start",
+            "site_id",
+            "start_at",
+            postgresql_where=text("status = 'booked'"),
+        ),
         Index(
             "ix_slots_hold_expiry",
             "hold_expires_at",

@@ -38,7 +38,7 @@ def test_webhook_secret_is_32_random_bytes_in_standard_webhooks_form() -> None:
 
 def test_password_hash_verifies_the_right_password_only() -> None:
     stored = hash_password("correct horse battery staple")
-    assert stored.startswith("scrypt$")
+    assert stored.startswith("$argon2id$")
     assert "correct horse" not in stored
     assert verify_password("correct horse battery staple", stored)
     assert not verify_password("correct horse battery stapl", stored)

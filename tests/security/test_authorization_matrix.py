@@ -39,6 +39,8 @@ PUBLIC = frozenset({"anyone"})
 ADMIN = frozenset({"admin"})
 REGULATOR = frozenset({"regulator"})
 PRACTICE = frozenset({"practice_software"})
+# An admin page: an admin-page session (a login, not an API key) and, to post, its CSRF token.
+SESSION = frozenset({"admin page session"})
 
 # Who may call what: one row per operation of the app (method and path as routed).
 ACCESS: dict[str, frozenset[str]] = {
@@ -89,24 +91,56 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /v1/requests": REGULATOR,
     "GET /v1/requests/{request_id}": frozenset({"regulator", "practice_software", "admin"}),
     "POST /v1/requests/{request_id}/accept": frozenset({"practice_software", "admin"}),
+    # The admin pages (tests/admin for what a session may do there).
+    "GET /admin/login": PUBLIC,
+    "POST /admin/login": SESSION,  # needs the CSRF token of the login page: 403 without
+    "POST /admin/logout": SESSION,
+    "GET /admin": SESSION,
+    "GET /admin/clients": SESSION,
+    "GET /admin/clients/nouveau": SESSION,
+    "POST /admin/clients/nouveau": SESSION,
+    "GET /admin/clients/{client_id}": SESSION,
+    "POST /admin/clients/{client_id}/nouvelle-cle": SESSION,
+    "POST /admin/clients/{client_id}/revoquer": SESSION,
+    "GET /admin/creneaux": SESSION,
+    "GET /admin/demandes": SESSION,
+    "GET /admin/demandes/{request_id}": SESSION,
+    "GET /admin/journal": SESSION,
+    "GET /admin/lieux": SESSION,
+    "GET /admin/lieux/nouveau": SESSION,
+    "POST /admin/lieux/nouveau": SESSION,
+    "GET /admin/lieux/{site_id}": SESSION,
+    "POST /admin/lieux/{site_id}": SESSION,
+    "POST /admin/lieux/{site_id}/desactiver": SESSION,
+    "GET /admin/parametres": SESSION,
+    "POST /admin/parametres": SESSION,
+    "GET /admin/professionnels": SESSION,
+    "GET /admin/professionnels/nouveau": SESSION,
+    "POST /admin/professionnels/nouveau": SESSION,
+    "GET /admin/professionnels/{professional_id}": SESSION,
+    "POST /admin/professionnels/{professional_id}": SESSION,
+    "POST /admin/professionnels/{professional_id}/desactiver": SESSION,
+    "GET /admin/territoires": SESSION,
 }
 
 
-def _routes(routes: list[Any]) -> Iterator[APIRoute]:
-    """Every API route of the app, through included routers (the docs pages are not ours)."""
+def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every API route of the app with its full path, through included routers (the docs pages
+    are not ours)."""
     for route in routes:
         if isinstance(route, APIRoute):
-            yield route
+            yield prefix + route.path, route
         elif hasattr(route, "original_router"):
-            yield from _routes(route.original_router.routes)
+            inner = prefix + (getattr(route.include_context, "prefix", "") or "")
+            yield from _routes(route.original_router.routes, inner)
         elif hasattr(route, "routes"):
-            yield from _routes(route.routes)
+            yield from _routes(route.routes, prefix)
 
 
 def operations(app: FastAPI) -> set[str]:
     return {
-        f"{method} {route.path}"
-        for route in _routes(app.router.routes)
+        f"{method} {path}"
+        for path, route in _routes(app.router.routes)
         for method in route.methods or ()
         if method != "HEAD"
     }
@@ -155,6 +189,8 @@ def _expected(operation: str, caller: str) -> str:
     allowed = ACCESS[operation]
     if allowed == PUBLIC:
         return "through"
+    if allowed == SESSION:  # no caller here has a session: API keys open no admin page
+        return "to login"
     if caller in ("no key", "revoked key"):
         return "401"
     return "through" if caller in allowed else "403"
@@ -176,7 +212,13 @@ async def test_each_caller_gets_the_status_of_the_table(
         )
         seen[caller] = response.status_code
         expected = _expected(operation, caller)
-        if expected == "through":
+        if expected == "to login":
+            refused = response.status_code == 403 or (
+                response.status_code in (302, 303)
+                and response.headers["location"].startswith("/admin/login")
+            )
+            assert refused, (caller, response.status_code, response.headers)
+        elif expected == "through":
             assert response.status_code not in (401, 403), (caller, response.text)
             assert response.status_code < 500, (caller, response.text)
         else:

@@ -1,6 +1,7 @@
 """Reading the audit trail (admin), newest first."""
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,12 @@ async def list_audit_events(
     resource_id: str | None = None,
     actor_client_id: uuid.UUID | None = None,
     action: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> tuple[list[AuditEvent], str | None]:
+    """The events matching every filter given; `actor` is the label (`admin:Name`), `since`
+    and `until` bound `occurred_at` (until excluded)."""
     query = select(AuditEvent)
     if cursor:
         query = query.where(AuditEvent.id < decode_id_cursor(cursor))
@@ -29,6 +35,12 @@ async def list_audit_events(
         query = query.where(AuditEvent.actor_client_id == actor_client_id)
     if action:
         query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if since:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until:
+        query = query.where(AuditEvent.occurred_at < until)
     rows = (await session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1))).all()
     items = list(rows[:limit])
     return items, (encode_id_cursor(items[-1].id) if len(rows) > limit else None)
