@@ -1,5 +1,6 @@
-"""Clients API: list, create (the key shown once), revoke, rotate the key
-(`services/directory/api_clients`, `services/directory/client_keys`)."""
+"""Clients API: list, create (the key shown once), revoke, rotate the key or the webhook secret,
+see the webhook's health and failed deliveries and replay one (`services/directory/api_clients`,
+`client_keys`, `webhook_secrets`, `services/webhooks/admin`)."""
 
 import uuid
 from typing import Any
@@ -19,12 +20,14 @@ from app.admin.visit import FormVisit, PageVisit, Visit
 from app.core.auth import PrincipalCache
 from app.core.db import SessionDep
 from app.core.errors import AppError
-from app.models import Territory
+from app.models import ApiClient, Territory
 from app.schemas.api_client import ApiClientCreate, KeyRotation
-from app.services.directory import api_clients, client_keys
+from app.services.directory import api_clients, client_keys, webhook_secrets
+from app.services.webhooks import admin as webhook_admin
 
 router = APIRouter(prefix="/clients", route_class=AdminRoute)
 PAGE_SIZE = 50
+FAILED_SHOWN = 20
 
 
 def _forget(request: Request, client_id: uuid.UUID) -> None:
@@ -139,21 +142,33 @@ async def create(
     return await _form_page(request, session, visit, territoire, shown, errors)
 
 
-@router.get("/{client_id}")
-async def detail_page(
+async def _detail(
     request: Request,
-    session: SessionDep,
-    visit: PageVisit,
+    session: AsyncSession,
+    visit: Visit,
     client_id: uuid.UUID,
-    territoire: str | None = None,
-    revoque: int = 0,
+    territoire: str | None,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
 ) -> Response:
+    """A client's page: its summary, its slots of the next 48 h, its webhook's health and its
+    latest failed deliveries."""
     territory, territories = await territory_context(session, territoire)
     client = await client_summary.get_client(session, client_id)
+    model = await session.get(ApiClient, client_id)
+    webhook = await webhook_admin.webhook_health(session, model) if model else None
+    failed: list[Any] = []
+    if webhook is not None:
+        failed, _ = await webhook_admin.list_deliveries(
+            session, client_id, "failed", None, FAILED_SHOWN
+        )
     return page(
         request,
         "client_detail.html",
         visit,
+        status_code=status_code,
         section="clients",
         territory=territory,
         territories=territories,
@@ -161,7 +176,37 @@ async def detail_page(
         slots=await client_summary.slots_next_48h(
             session, client_id, territory.id if territory else None
         ),
-        notice="Client révoqué : sa clé est refusée." if revoque else None,
+        webhook=webhook,
+        failed=failed,
+        errors=errors or {},
+        notice=notice,
+    )
+
+
+_NOTICES = {
+    "revoque": "Client révoqué : sa clé est refusée.",
+    "rejoue": "Livraison remise en file : elle repart tout de suite, avec toutes ses tentatives.",
+    "reactive": "Webhook réactivé : les nouveaux événements lui sont de nouveau envoyés.",
+}
+
+
+@router.get("/{client_id}")
+async def detail_page(
+    request: Request,
+    session: SessionDep,
+    visit: PageVisit,
+    client_id: uuid.UUID,
+    territoire: str | None = None,
+    fait: str | None = None,
+) -> Response:
+    return await _detail(
+        request, session, visit, client_id, territoire, notice=_NOTICES.get(fait or "")
+    )
+
+
+def _back(client_id: uuid.UUID, territoire: str | None, done: str) -> Response:
+    return RedirectResponse(
+        url(f"/admin/clients/{client_id}", territoire=territoire, fait=done), 303
     )
 
 
@@ -175,9 +220,7 @@ async def revoke(
 ) -> Response:
     await api_clients.revoke_client(session, visit.actor, client_id)
     _forget(request, client_id)
-    return RedirectResponse(
-        url(f"/admin/clients/{client_id}", territoire=territoire, revoque=1), 303
-    )
+    return _back(client_id, territoire, "revoque")
 
 
 @router.post("/{client_id}/nouvelle-cle")
@@ -191,21 +234,8 @@ async def rotate(
     form = await request.form()
     rotation, errors = parse(KeyRotation, {"grace_seconds": form.get("grace_seconds") or 0})
     if rotation is None:
-        client = await client_summary.get_client(session, client_id)
-        territory, territories = await territory_context(session, territoire)
-        return page(
-            request,
-            "client_detail.html",
-            visit,
-            status_code=422,
-            section="clients",
-            territory=territory,
-            territories=territories,
-            client=client,
-            slots=await client_summary.slots_next_48h(
-                session, client_id, territory.id if territory else None
-            ),
-            errors=errors,
+        return await _detail(
+            request, session, visit, client_id, territoire, status_code=422, errors=errors
         )
     try:
         async with session.begin_nested():
@@ -213,21 +243,9 @@ async def rotate(
     except AppError as exc:
         if exc.status == 404:
             raise
-        client = await client_summary.get_client(session, client_id)
-        territory, territories = await territory_context(session, territoire)
-        return page(
-            request,
-            "client_detail.html",
-            visit,
-            status_code=exc.status,
-            section="clients",
-            territory=territory,
-            territories=territories,
-            client=client,
-            slots=await client_summary.slots_next_48h(
-                session, client_id, territory.id if territory else None
-            ),
-            errors={"__all__": "Un client révoqué ne reçoit pas de nouvelle clé."},
+        refused = {"__all__": "Un client révoqué ne reçoit pas de nouvelle clé."}
+        return await _detail(
+            request, session, visit, client_id, territoire, status_code=exc.status, errors=refused
         )
     _forget(request, client_id)
     territory, territories = await territory_context(session, territoire)
@@ -244,3 +262,86 @@ async def rotate(
         previous_key_expires_at=rotated.previous_key_expires_at,
         heading="Nouvelle clé",
     )
+
+
+@router.post("/{client_id}/nouveau-secret")
+async def rotate_webhook_secret(
+    request: Request,
+    session: SessionDep,
+    visit: FormVisit,
+    client_id: uuid.UUID,
+    territoire: str | None = None,
+) -> Response:
+    """A new webhook signing secret, shown once; the previous one also signs for 24 h."""
+    try:
+        async with session.begin_nested():
+            rotated = await webhook_secrets.rotate_webhook_secret(session, visit.actor, client_id)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        refused = {"__all__": "Ce client n'a pas de webhook actif : aucun secret à renouveler."}
+        return await _detail(
+            request, session, visit, client_id, territoire, status_code=exc.status, errors=refused
+        )
+    territory, territories = await territory_context(session, territoire)
+    return page(
+        request,
+        "client_key.html",
+        visit,
+        section="clients",
+        territory=territory,
+        territories=territories,
+        client=await client_summary.get_client(session, client_id),
+        api_key=None,
+        webhook_secret=rotated.webhook_secret,
+        previous_secret_expires_at=rotated.previous_secret_expires_at,
+        heading="Nouveau secret de webhook",
+    )
+
+
+@router.post("/{client_id}/livraisons/{delivery_id}/rejouer")
+async def replay_delivery(
+    request: Request,
+    session: SessionDep,
+    visit: FormVisit,
+    client_id: uuid.UUID,
+    delivery_id: int,
+    territoire: str | None = None,
+) -> Response:
+    """Send a failed delivery again, from its first attempt (`webhooks.admin.replay`)."""
+    try:
+        async with session.begin_nested():
+            await webhook_admin.replay(session, visit.actor, delivery_id, client_id=client_id)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        refused = {
+            "__all__": "Cette livraison ne peut pas être rejouée maintenant : elle est déjà en "
+            "file, ou le webhook du client est désactivé ou révoqué."
+        }
+        return await _detail(
+            request, session, visit, client_id, territoire, status_code=exc.status, errors=refused
+        )
+    return _back(client_id, territoire, "rejoue")
+
+
+@router.post("/{client_id}/webhook/reactiver")
+async def enable_webhook(
+    request: Request,
+    session: SessionDep,
+    visit: FormVisit,
+    client_id: uuid.UUID,
+    territoire: str | None = None,
+) -> Response:
+    """Take deliveries again after the endpoint answered 410 Gone."""
+    try:
+        async with session.begin_nested():
+            await webhook_admin.enable_webhook(session, visit.actor, client_id)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        refused = {"__all__": "Ce client n'a pas d'adresse de webhook."}
+        return await _detail(
+            request, session, visit, client_id, territoire, status_code=exc.status, errors=refused
+        )
+    return _back(client_id, territoire, "reactive")

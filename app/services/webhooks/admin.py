@@ -86,8 +86,15 @@ _REPLAY = text(
 )
 
 
-async def replay(session: AsyncSession, actor: Principal, delivery_id: int) -> DeliveryOut:
-    """Send a failed or delivered delivery again, from its first attempt; 404, or 409."""
+async def replay(
+    session: AsyncSession,
+    actor: Principal,
+    delivery_id: int,
+    *,
+    client_id: uuid.UUID | None = None,
+) -> DeliveryOut:
+    """Send a failed or delivered delivery again, from its first attempt; 404 (also when it is
+    not `client_id`'s, if given), or 409."""
     found = (
         await session.execute(
             text(
@@ -96,7 +103,7 @@ async def replay(session: AsyncSession, actor: Principal, delivery_id: int) -> D
             {"id": delivery_id},
         )
     ).one_or_none()
-    if found is None:
+    if found is None or (client_id is not None and found.client_id != client_id):
         raise NotFound(f"no webhook delivery {delivery_id}")
     client = await _client(session, found.client_id)
     if found.status == "pending":
