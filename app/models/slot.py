@@ -42,6 +42,13 @@ class Slot(Base):
             postgresql_where=text("status IN ('free', 'held')"),
         ),
         Index("ix_slots_source_start", "source_client_id", "start_at"),
+        # The FHIR Slot search (services/fhir): by practitioner, then time.
+        Index(
+            "ix_slots_professional_open_start",
+            "professional_id",
+            "start_at",
+            postgresql_where=text("status IN ('free', 'held')"),
+        ),
         Index(
             "ix_slots_hold_expiry",
             "hold_expires_at",
