@@ -23,6 +23,7 @@ from app.routers import (
     bookings,
     communes,
     dispatch,
+    fhir,
     health,
     holds,
     metrics,
@@ -34,6 +35,7 @@ from app.routers import (
     territories,
 )
 from app.schemas.slot import SlotItem
+from app.services.fhir.appointment_worker import AppointmentWorker
 from app.services.sweeper import run_sweeper
 from app.services.webhooks.worker import DeliveryWorker
 
@@ -67,10 +69,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         deliveries = asyncio.create_task(
             DeliveryWorker(app.state.sessionmaker, url, settings).run(), name="webhook-delivery"
         )
+        tasks = [sweeper, deliveries]
+        # Appointments of SAS regulators' bookings to the SAS (FHIR INT_R03), when configured.
+        if settings.sas_appointment_endpoint is not None:
+            worker = AppointmentWorker(app.state.sessionmaker, url, settings)
+            tasks.append(asyncio.create_task(worker.run(), name="sas-appointments"))
         try:
             yield
         finally:
-            for task in (sweeper, deliveries):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -86,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.principal_cache = PrincipalCache(settings.api_key_cache_seconds)
     install_error_handlers(app)
+    fhir.install_fhir_error_handlers(app)  # OperationOutcome under /fhir
     app.add_middleware(TransientRetry)  # innermost: replays a request that lost a deadlock
     slot_item = SlotItem.model_json_schema(ref_template="#/components/schemas/{model}")
     app.openapi = lambda: build_openapi(app, {"SlotItem": slot_item})  # type: ignore[method-assign]
@@ -106,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bookings,
         dispatch,
         requests,
+        fhir,
     ):
         app.include_router(module.router)
     return app

@@ -37,6 +37,9 @@ class SasAppointment(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(Text)
+    # The regulator who booked, as the SAS knows it when the row is written.
+    operator_system: Mapped[str] = mapped_column(Text)
+    operator_value: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(Text, server_default="pending")
     attempts: Mapped[int] = mapped_column(server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(

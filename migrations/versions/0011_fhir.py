@@ -1,7 +1,9 @@
 """SAS FHIR interface: regulator accounts, CPTS phone, appointments to SAS (issue 12).
 
 - `sas_regulators`: the SAS identity of a regulator API client created by the SAS platform
-  (flow INT_R02): national id (IDNPS) and/or SAS technical id, name and e-mail.
+  (flow INT_R02): national id (IDNPS) and/or SAS technical id, name and e-mail. A deactivated
+  account may lose its national id to the account it is handed to (the guide's reattribution),
+  so neither id is required.
 - `territories.phone`: the CPTS's phone, published on its FHIR Organization (`+33…`).
 - `sas_appointments`: the outbox of FHIR Appointments owed to the SAS (flow INT_R03). A row is
   written by a trigger on `bookings`, in the statement that books or moves a booking made by a
@@ -32,10 +34,19 @@ BEGIN
        AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status)
        AND (NEW.status = 'booked' OR (TG_OP = 'UPDATE'
             AND OLD.status IN ('booked', 'fulfilled', 'noshow')))
-       AND EXISTS (SELECT 1 FROM sas_regulators r WHERE r.client_id = NEW.regulator_client_id)
     THEN
-        INSERT INTO sas_appointments (booking_id, status) VALUES (NEW.id, NEW.status);
-        PERFORM pg_notify('sas_appointments', '');
+        -- The regulator's identifier as it is now (national id first): the SAS knows it so.
+        INSERT INTO sas_appointments (booking_id, status, operator_system, operator_value)
+        SELECT NEW.id, NEW.status,
+               CASE WHEN r.national_id IS NOT NULL THEN 'urn:oid:1.2.250.1.71.4.2.1'
+                    ELSE 'urn:oid:1.2.250.1.213.3.6' END,
+               coalesce(r.national_id, r.technical_id)
+        FROM sas_regulators r
+        WHERE r.client_id = NEW.regulator_client_id
+          AND coalesce(r.national_id, r.technical_id) IS NOT NULL;
+        IF FOUND THEN
+            PERFORM pg_notify('sas_appointments', '');
+        END IF;
     END IF;
     RETURN NULL;
 END
@@ -63,10 +74,6 @@ def upgrade() -> None:
         sa.Column(
             "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
-        sa.CheckConstraint(
-            "national_id IS NOT NULL OR technical_id IS NOT NULL",
-            name=op.f("ck_sas_regulators_identified"),
-        ),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["api_clients.id"],
@@ -82,6 +89,8 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
         sa.Column("booking_id", sa.Uuid(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("operator_system", sa.Text(), nullable=False),
+        sa.Column("operator_value", sa.Text(), nullable=False),
         sa.Column("state", sa.Text(), server_default="pending", nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column(
