@@ -58,7 +58,8 @@ def upgrade() -> None:
     op.add_column("territories", sa.Column("phone", sa.Text(), nullable=True))
     op.create_check_constraint(
         op.f("ck_territories_phone_format"),
-        "territories", "phone IS NULL OR phone ~ '^\\+33[1-9][0-9]{8}$'"
+        "territories",
+        "phone IS NULL OR phone ~ '^\\+33[1-9][0-9]{8}$'",
     )
     op.create_table(
         "sas_regulators",
