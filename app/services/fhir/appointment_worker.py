@@ -155,8 +155,10 @@ class AppointmentWorker:
                     raise
                 except Exception:  # the loop must outlive a database restart
                     logger.exception("SAS appointment pass failed; retrying")
+                # The pause first: a cancel while reading it must not leave `wait()` unawaited.
+                pause = await self._pause()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), await self._pause())
+                    await asyncio.wait_for(self._wake.wait(), pause)
         finally:
             await self._close_listener()
             await http.aclose()
