@@ -65,7 +65,7 @@ def _identifiers(body: dict[str, Any]) -> dict[str, str]:
         if not isinstance(item, dict):
             raise bad_request(f"{where} must be an object", where)
         system = item.get("system")
-        if system not in _TYPES:
+        if not isinstance(system, str) or system not in _TYPES:
             raise unprocessable(
                 f"{where}.system must be {codes.OID_PS} (national id) or {codes.OID_SAS} "
                 "(SAS technical id)",
