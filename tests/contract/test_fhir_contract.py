@@ -46,7 +46,7 @@ def _operations(routes: list[Any]) -> list[tuple[str, set[str]]]:
     found: list[tuple[str, set[str]]] = []
     for route in routes:
         if isinstance(route, APIRoute):
-            found.append((route.path, set(route.methods)))
+            found.append((route.path, set(route.methods or ())))
         elif hasattr(route, "effective_route_contexts"):
             found += [(c.path, set(c.methods)) for c in route.effective_route_contexts()]
     return found
