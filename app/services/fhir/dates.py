@@ -2,7 +2,7 @@
 
 Rules (FHIR R4 search, "date"): a value is a year, a month, a day, or a date and time to the
 minute, the second or a fraction of it; it stands for the whole range of that precision
-(`2024-06-12` is that whole day). `ge` compares with the range's start, `le` with its end. A
+(`2024-06-12` is that whole day, `…T16:20:00.000` that millisecond). `ge` compares with the range's start, `le` with its end. A
 time without an offset, and a date without a time, are read in the zone given by the caller
 (the territory's). A `+` of an offset that reached us as a space (an unencoded `+` in a query
 string is decoded so) is read as `+`.
@@ -74,4 +74,6 @@ def date_range(value: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
         start = datetime(year, month, day, hour, minute, int(match["s"]), micro, tzinfo=zone_of)
     except ValueError as exc:  # a day 31 in April, an hour 25…
         raise InvalidDate(str(exc)) from exc
-    return start, start + (timedelta(microseconds=1) if fraction else timedelta(seconds=1))
+    # `.000` stands for a millisecond, `.5` for a tenth of a second (microseconds at the finest).
+    digits = min(len(fraction) - 1, 6) if fraction else 0
+    return start, start + timedelta(microseconds=10 ** (6 - digits))
