@@ -142,8 +142,11 @@ def upgrade() -> None:
     )
     op.execute(_FUNCTION)
     op.execute(
+        # The WHEN spares the function call to every hold taken, released or expired.
         "CREATE TRIGGER bookings_to_sas_appointments AFTER INSERT OR UPDATE OF status "
-        "ON bookings FOR EACH ROW EXECUTE FUNCTION bookings_to_sas_appointments()"
+        "ON bookings FOR EACH ROW "
+        "WHEN (NEW.status IN ('booked', 'fulfilled', 'noshow', 'cancelled')) "
+        "EXECUTE FUNCTION bookings_to_sas_appointments()"
     )
 
 
