@@ -17,23 +17,33 @@ from app.services.fhir.search_params import SlotQuery
 from app.services.fhir.slot_search import SlotRow
 
 Builder = Callable[[SlotRow], dict[str, Any]]
+IdOf = Callable[[SlotRow], str]
 
 
-def _includes(query: SlotQuery) -> list[tuple[str, Callable[[SlotRow], str], Builder]]:
+def _role(row: SlotRow) -> str:
+    return resources.role_id(row.professional_id, row.site_id)
+
+
+def _professional(row: SlotRow) -> str:
+    return str(row.professional_id)
+
+
+def _territory(row: SlotRow) -> str:
+    return str(row.territory_id)
+
+
+def _includes(query: SlotQuery) -> list[tuple[str, IdOf, Builder]]:
     """(resource type, id of the row's resource, builder) for each kind of resource asked."""
-    kinds: list[tuple[str, Callable[[SlotRow], str], Builder]] = []
-    pair: Callable[[SlotRow], str] = lambda r: resources.role_id(r.professional_id, r.site_id)  # noqa: E731
+    kinds: list[tuple[str, IdOf, Builder]] = []
     if query.include_schedule:
-        kinds.append(("Schedule", pair, resources.schedule))
+        kinds.append(("Schedule", _role, resources.schedule))
     if query.include_actors:
-        kinds.append(("Practitioner", lambda r: str(r.professional_id), resources.practitioner))
-        kinds.append(("PractitionerRole", pair, resources.practitioner_role))
+        kinds.append(("Practitioner", _professional, resources.practitioner))
+        kinds.append(("PractitionerRole", _role, resources.practitioner_role))
     if query.include_service:
-        kinds.append(
-            ("HealthcareService", lambda r: str(r.territory_id), resources.healthcare_service)
-        )
+        kinds.append(("HealthcareService", _territory, resources.healthcare_service))
     if query.include_organization:
-        kinds.append(("Organization", lambda r: str(r.territory_id), resources.organization))
+        kinds.append(("Organization", _territory, resources.organization))
     return kinds
 
 
