@@ -4,8 +4,8 @@ Rules (FHIR R4 search, "date"): a value is a year, a month, a day, or a date and
 minute, the second or a fraction of it; it stands for the whole range of that precision
 (`2024-06-12` is that whole day, `…T16:20:00.000` that millisecond). `ge` compares with the
 range's start, `le` with its end. A time without an offset, and a date without a time, are
-read in the zone given by the caller (the territory's). A `+` of an offset that reached us as a space (an unencoded `+` in a query
-string is decoded so) is read as `+`.
+read in the zone given by the caller (the territory's). A `+` of an offset that reached us
+as a space (an unencoded `+` in a query string is decoded so) is read as `+`.
 """
 
 import re
