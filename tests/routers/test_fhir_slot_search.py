@@ -340,4 +340,4 @@ def test_role_ids_are_stable_and_fit_fhir_ids() -> None:
 
     a, b = uuid.uuid4(), uuid.uuid4()
     assert role_id(a, b) == role_id(a, b) != role_id(b, a)
-    assert len(role_id(a, b)) == 36
+    assert len(role_id(a, b)) == 32

@@ -14,6 +14,7 @@ V2_0203 = "http://interopsante.org/fhir/CodeSystem/fr-v2-0203"
 FR_CORE_V2_0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
 IDENTIFIER_TYPE_SYSTEMS = (V2_0203, FR_CORE_V2_0203)
 
+SLOT_LABELS = ("PUBLIC", "PRO", "SNP", "CPTS")
 SLOT_SECURITY = "https://mos.esante.gouv.fr/NOS/TRE_R314-TypeCreneau/FHIR/TRE-R314-TypeCreneau"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 APPOINTMENT_REASON = "http://terminology.hl7.org/CodeSystem/v2-0276"
