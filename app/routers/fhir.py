@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.core.auth import SasPlatformDep
-from app.core.db import SearchSessionDep, SessionDep
+from app.core.db import SessionDep
 from app.core.errors import AppError, allowed_methods
 from app.services.fhir import codes, regulators
 from app.services.fhir.bundle import searchset
@@ -67,9 +67,11 @@ async def metadata(request: Request, _: SasPlatformDep) -> Response:
     return fhir_response(request, statement)
 
 
+# The main pool, not the searches' one: this statement's plan does not depend on its values,
+# so its cached generic plan saves the ~2.5 ms of planning an 832-territory scope costs.
 @router.get("/Slot")
 async def search_slots(
-    request: Request, principal: SasPlatformDep, session: SearchSessionDep
+    request: Request, principal: SasPlatformDep, session: SessionDep
 ) -> Response:
     params = list(request.query_params.multi_items())
     strict = "handling=strict" in request.headers.get("prefer", "").replace(" ", "")
