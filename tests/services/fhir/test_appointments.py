@@ -9,8 +9,7 @@ import asyncio
 import ssl
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,24 +20,15 @@ import pytest
 from sqlalchemy import text
 
 from app.core.config import Settings
-from app.main import create_app
-from app.schemas.api_client import ApiClientCreate
-from app.services.directory.api_clients import create_client
 from app.services.fhir import codes
-from tests.conftest import bearer, migrated_database
+from tests.conftest import bearer
 from tests.factories import create_professional, create_site, create_territory
 from tests.services.fhir.guide import check_appointment
+from tests.services.fhir.live_app import SYSTEM, key_of, running_app
 from tests.services.fhir.sas_receiver import Received, SasReceiver, running_sas
 
-SYSTEM = "urn:oid:1.2.250.1.999.1"
 PATIENT = {"family_name": "Durand", "given_name": "Léa", "birth_date": "1987-04-12",
            "phone": "06 12 34 56 78"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-async def appointments_db(server_url: str) -> AsyncIterator[str]:
-    async with migrated_database(server_url, "snp_fhir_appt") as url:
-        yield url
 
 
 @dataclass
@@ -51,40 +41,15 @@ class Booked:
     app: Any
 
 
-@asynccontextmanager
-async def running_app(url: str, **settings: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    config = Settings(
-        database_url=url,
-        api_key_cache_seconds=0,
-        sas_appointment_identifier_system=SYSTEM,
-        sas_poll_interval_seconds=0.1,
-        sas_retry_delays_seconds=[0.1, 0.1],
-        **settings,
-    )
-    app = create_app(config)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client, app
-
-
-async def _key(app: Any, role: str, **scope: Any) -> tuple[str, uuid.UUID]:
-    async with app.state.sessionmaker() as session, session.begin():
-        created = await create_client(
-            session, None, ApiClientCreate(name=f"{role} test", role=role, **scope)
-        )
-    return created.api_key, created.id
-
-
 async def book(client: httpx.AsyncClient, app: Any, sas_regulator: bool = True) -> Booked:
     """A territory, a professional's slot pushed by its practice software, and a booking of it
     by a regulator (made by the SAS through INT_R02 if `sas_regulator`)."""
-    admin_key, _ = await _key(app, "admin")
+    admin_key, _ = await key_of(app, "admin")
     admin = bearer(admin_key)
     territory = await create_territory(client, admin)
     pro = await create_professional(client, admin)
     site = await create_site(client, admin, territory["id"], [pro["id"]])
-    practice_key, _ = await _key(
+    practice_key, _ = await key_of(
         app, "practice_software", territory_ids=[territory["id"]], professional_ids=[pro["id"]]
     )
     practice = bearer(practice_key)
@@ -108,7 +73,7 @@ async def book(client: httpx.AsyncClient, app: Any, sas_regulator: bool = True) 
     )
     slot_id = pushed.json()["results"][0]["id"]
     if sas_regulator:
-        sas_key, _ = await _key(app, "sas_platform", territory_ids=[territory["id"]])
+        sas_key, _ = await key_of(app, "sas_platform", territory_ids=[territory["id"]])
         body = {
             "resourceType": "Practitioner",
             "identifier": [
@@ -146,7 +111,7 @@ async def book(client: httpx.AsyncClient, app: Any, sas_regulator: bool = True) 
         )
         regulator = bearer(rotated.json()["api_key"])
     else:
-        key, _ = await _key(app, "regulator", territory_ids=[territory["id"]])
+        key, _ = await key_of(app, "regulator", territory_ids=[territory["id"]])
         regulator = bearer(key)
     hold = await client.post("/v1/holds", json={"slot_id": slot_id}, headers=regulator)
     assert hold.status_code == 201, hold.text
