@@ -146,7 +146,7 @@ def read_slot_query(params: list[tuple[str, str]], zone: ZoneInfo, strict: bool)
             continue
         grouped.setdefault(name, []).append(value)
     for fmt in grouped.get("_format", []):
-        if fmt.strip() not in _JSON_FORMATS:
+        if fmt.strip().replace(" ", "+") not in _JSON_FORMATS:  # an unencoded + reads as a space
             raise FhirError(406, "not-supported", "only JSON is served (_format=json)", "_format")
     start, end, start_values = _bounds(grouped.get("start", []), zone)
     rpps, tokens = _practitioners(grouped.get(PRACTITIONER_PARAM, []))

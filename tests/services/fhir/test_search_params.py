@@ -95,3 +95,14 @@ def test_a_zone_is_needed_only_for_values_without_an_offset() -> None:
     assert not needs_zone(query())
     assert needs_zone([("start", "ge2024-06-12T16:20:00"), ("start", "le2024-06-13Z")])
     assert needs_zone([("start", "ge2024-06-12")])
+
+
+@pytest.mark.parametrize("fmt", ["json", "application/fhir+json", "application/fhir json"])
+def test_json_formats_are_taken(fmt: str) -> None:
+    assert read_slot_query(query(_format=[fmt]), PARIS, strict=True).rpps
+
+
+def test_another_format_is_406() -> None:
+    with pytest.raises(FhirError) as refused:
+        read_slot_query(query(_format=["application/fhir+xml"]), PARIS, strict=True)
+    assert refused.value.status == 406
