@@ -1,5 +1,6 @@
 """The application factory: lifespan (database, background work), routers and error handlers."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from app.routers import (
     deliveries,
     dispatch,
     events,
+    fhir,
     health,
     holds,
     indicators,
@@ -39,6 +41,7 @@ from app.routers import (
     territories,
 )
 from app.schemas.slot import SlotItem
+from app.services.fhir.appointment_worker import AppointmentWorker
 from app.services.sweeper import run_sweeper
 from app.services.webhooks.retention import run_retention
 from app.services.webhooks.worker import DeliveryWorker
@@ -88,6 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stopping=stopping,
             ),
         )
+        # Appointments of SAS regulators' bookings to the SAS (FHIR INT_R03), when configured.
+        if settings.sas_appointment_endpoint is not None:
+            worker = AppointmentWorker(app.state.sessionmaker, url, settings)
+            background.start("sas-appointments", worker.run(stopping))
+        # What startup loaded (modules, tables, caches) lives as long as the process: frozen, the
+        # cyclic collector never scans it again. Measured on the FHIR Slot search: each full
+        # collection cost ~100 ms (its p99 went from 113 to 19 ms in process).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -109,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_database_fault_handler(app)
+    fhir.install_fhir_error_handlers(app)  # OperationOutcome under /fhir
     app.add_middleware(TransientRetry)  # innermost: replays a request that lost a deadlock
     slot_item = SlotItem.model_json_schema(ref_template="#/components/schemas/{model}")
     app.openapi = lambda: build_openapi(app, {"SlotItem": slot_item})  # type: ignore[method-assign]
@@ -132,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         requests,
         events,
         indicators,
+        fhir,
     ):
         app.include_router(module.router)
     admin.install(app)

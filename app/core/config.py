@@ -4,7 +4,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat, SecretStr, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    NonNegativeFloat,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PATIENT_DATA_KEY = "development-only-patient-data-key-change-me"
@@ -50,7 +57,24 @@ class Settings(BaseSettings):
     # replayable) for `failed_delivery_retention_days`; a pending one is never purged.
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     failed_delivery_retention_days: int = Field(default=90, ge=1, le=3650)
-    sas_appointment_endpoint: str | None = None
+    # SAS (FHIR, app/services/fhir). The FHIR base of the SAS that receives the Appointments of
+    # SAS regulators' bookings (INT_R03; unset: none is sent, they wait in the outbox); the
+    # client certificate and key (PEM) of mutual TLS, the CA bundle that checks the SAS server
+    # (unset: the system's); our identifier system of those Appointments (an OID `urn:oid:…` or
+    # a URL of the editor); the delays between attempts; the poll when no NOTIFY woke the worker.
+    sas_appointment_endpoint: AnyHttpUrl | None = None
+    sas_client_cert_path: Path | None = None
+    sas_client_key_path: Path | None = None
+    sas_ca_bundle_path: Path | None = None
+    sas_appointment_identifier_system: str = "urn:snp-dispatch:appointment"
+    sas_retry_delays_seconds: list[NonNegativeFloat] = Field(
+        default=[5, 30, 120, 600, 1800, 3600, 7200, 14400], min_length=0, max_length=20
+    )
+    sas_poll_interval_seconds: float = Field(default=2.0, gt=0, le=60)
+    sas_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    # The public base URL of /fhir as the SAS sees it (behind a proxy), for `fullUrl`, links and
+    # `Location`; unset: from the request (the proxy's X-Forwarded-* when uvicorn trusts it).
+    fhir_base_url: AnyHttpUrl | None = None
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
@@ -106,6 +130,12 @@ class Settings(BaseSettings):
             "practice_software": self.rate_limit_practice_software,
             "sas_platform": self.rate_limit_sas_platform,
         }
+
+    @model_validator(mode="after")
+    def _sas_key_goes_with_its_certificate(self) -> "Settings":
+        if self.sas_client_key_path is not None and self.sas_client_cert_path is None:
+            raise ValueError("SAS_CLIENT_KEY_PATH needs SAS_CLIENT_CERT_PATH")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> "Settings":

@@ -11,6 +11,8 @@ from app.models.en_sus_request import EnSusRequest
 from app.models.idempotency_record import IdempotencyRecord
 from app.models.outbox_event import OutboxEvent
 from app.models.professional import Professional
+from app.models.sas_appointment import SAS_APPOINTMENT_STATES, SasAppointment
+from app.models.sas_regulator import SasRegulator
 from app.models.site import Site, SiteProfessional
 from app.models.slot import ACTIVE_SLOT_STATUSES, LABELS, MODALITIES, SLOT_STATUSES, Slot
 from app.models.territory import Territory
@@ -24,6 +26,7 @@ __all__ = [
     "LABELS",
     "MODALITIES",
     "ROLES",
+    "SAS_APPOINTMENT_STATES",
     "SLOT_STATUSES",
     "AdminLoginAttempt",
     "AdminSession",
@@ -39,6 +42,8 @@ __all__ = [
     "IdempotencyRecord",
     "OutboxEvent",
     "Professional",
+    "SasAppointment",
+    "SasRegulator",
     "Site",
     "SiteProfessional",
     "Slot",

@@ -51,6 +51,13 @@ class Slot(Base):
             "start_at",
             postgresql_where=text("status = 'booked'"),
         ),
+        # The FHIR Slot search (services/fhir): by practitioner, then time.
+        Index(
+            "ix_slots_professional_open_start",
+            "professional_id",
+            "start_at",
+            postgresql_where=text("status IN ('free', 'held')"),
+        ),
         Index(
             "ix_slots_hold_expiry",
             "hold_expires_at",

@@ -17,6 +17,7 @@ class Territory(Base):
             "enlargement_km IS NULL OR (enlargement_km >= 0 AND enlargement_km <= 200)",
             name="enlargement",
         ),
+        CheckConstraint("phone IS NULL OR phone ~ '^\\+33[1-9][0-9]{8}$'", name="phone_format"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -26,6 +27,8 @@ class Territory(Base):
     timezone: Mapped[str] = mapped_column(Text, server_default="Europe/Paris")
     radius_km: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
     enlargement_km: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+    # The CPTS's phone on its FHIR Organization (SAS), `+33` and 9 digits.
+    phone: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(server_default="true")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

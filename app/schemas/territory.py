@@ -1,15 +1,26 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from app.schemas.common import Input, Output, Patch
-from app.schemas.identifiers import Departement, Finess, Name, TimeZoneName
+from app.schemas.identifiers import Departement, Finess, Name, Phone, TimeZoneName
 
 # The columns keep two decimals (numeric(6,2)) and refuse 0: a smaller radius would round to
 # 0 km and break the table's check; under 100 m a search radius means nothing anyway.
 MIN_RADIUS_KM = 0.1
 MAX_RADIUS_KM = 200
+
+
+def _french(phone: str) -> str:
+    if not phone.startswith("+33"):
+        raise ValueError("the CPTS's phone is a French number (+33…), as the SAS guide wants")
+    return phone
+
+
+# The CPTS's phone, published on its FHIR Organization for the SAS (`+33` and 9 digits).
+CptsPhone = Annotated[Phone, AfterValidator(_french)]
 
 
 class TerritoryCreate(Input):
@@ -19,15 +30,17 @@ class TerritoryCreate(Input):
     timezone: TimeZoneName | None = None
     radius_km: float | None = Field(default=None, ge=MIN_RADIUS_KM, le=MAX_RADIUS_KM)
     enlargement_km: float | None = Field(default=None, ge=0, le=MAX_RADIUS_KM)
+    phone: CptsPhone | None = None
 
 
 class TerritoryUpdate(Patch):
-    nullable = frozenset({"radius_km", "enlargement_km"})
+    nullable = frozenset({"radius_km", "enlargement_km", "phone"})
 
     name: Name | None = None
     timezone: TimeZoneName | None = None
     radius_km: float | None = Field(default=None, ge=MIN_RADIUS_KM, le=MAX_RADIUS_KM)
     enlargement_km: float | None = Field(default=None, ge=0, le=MAX_RADIUS_KM)
+    phone: CptsPhone | None = None
     active: bool | None = None
 
 
@@ -41,6 +54,7 @@ class TerritoryOut(Output):
     enlargement_km: float | None
     default_radius_km: float | None = None
     default_enlargement_km: float | None = None
+    phone: str | None = None
     active: bool
     created_at: datetime
     updated_at: datetime

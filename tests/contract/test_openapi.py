@@ -127,7 +127,7 @@ def test_languages_are_iso_codes(document: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("schema", "nullable"),
     [
-        ("TerritoryUpdate", {"radius_km", "enlargement_km"}),
+        ("TerritoryUpdate", {"radius_km", "enlargement_km", "phone"}),
         ("ProfessionalUpdate", {"specialty"}),
         ("SiteUpdate", set()),
     ],

@@ -39,6 +39,7 @@ PUBLIC = frozenset({"anyone"})
 ADMIN = frozenset({"admin"})
 REGULATOR = frozenset({"regulator"})
 PRACTICE = frozenset({"practice_software"})
+SAS = frozenset({"sas_platform"})
 # An admin page: an admin-page session (a login, not an API key) and, to post, its CSRF token.
 SESSION = frozenset({"admin page session"})
 
@@ -91,6 +92,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "POST /v1/requests": REGULATOR,
     "GET /v1/requests/{request_id}": frozenset({"regulator", "practice_software", "admin"}),
     "POST /v1/requests/{request_id}/accept": frozenset({"practice_software", "admin"}),
+    # FHIR for the national SAS platform (refusals are OperationOutcomes there).
+    "GET /fhir/metadata": SAS,
+    "GET /fhir/Slot": SAS,
+    "POST /fhir/Practitioner": SAS,
+    "PUT /fhir/Practitioner": SAS,
     # The admin pages (tests/admin for what a session may do there).
     "GET /admin/login": PUBLIC,
     "POST /admin/login": SESSION,  # needs the CSRF token of the login page: 403 without
@@ -102,6 +108,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /admin/clients/{client_id}": SESSION,
     "POST /admin/clients/{client_id}/nouvelle-cle": SESSION,
     "POST /admin/clients/{client_id}/revoquer": SESSION,
+    "POST /admin/clients/{client_id}/nouveau-secret": SESSION,
+    "POST /admin/clients/{client_id}/livraisons/{delivery_id}/rejouer": SESSION,
+    "POST /admin/clients/{client_id}/webhook/reactiver": SESSION,
     "GET /admin/creneaux": SESSION,
     "GET /admin/demandes": SESSION,
     "GET /admin/demandes/{request_id}": SESSION,
@@ -223,7 +232,10 @@ async def test_each_caller_gets_the_status_of_the_table(
             assert response.status_code < 500, (caller, response.text)
         else:
             assert response.status_code == int(expected), (caller, seen, response.text)
-            assert response.headers["content-type"].startswith("application/problem+json")
+            media = (
+                "application/fhir+json" if path.startswith("/fhir") else "application/problem+json"
+            )
+            assert response.headers["content-type"].startswith(media), response.headers
 
 
 # The object rules: who else than the owners names an object and what it gets.
