@@ -18,6 +18,7 @@ from app.admin.pages import (
     clients,
     dashboard,
     en_sus,
+    indicators,
     login,
     professionals,
     sites,
@@ -35,6 +36,7 @@ PAGES = (
     clients,
     en_sus,
     audit,
+    indicators,
     territory,
     territories,
 )

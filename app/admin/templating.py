@@ -48,6 +48,7 @@ templates.env.filters["local"] = local
 templates.env.globals["STATUS_LABELS"] = STATUS_LABELS
 templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
+templates.env.globals["zip"] = zip
 
 
 def page(

@@ -159,7 +159,9 @@ async def test_coordinator_logs_in_creates_a_professional_and_a_client_then_revo
                 ),
                 "11-demandes-en-sus": "/admin/demandes" + territory,
                 "12-journal": "/admin/journal" + territory,
-                "13-parametres": "/admin/parametres" + territory,
+                "13-indicateurs": "/admin/indicateurs" + territory,
+                "14-client-webhook": f"/admin/clients/{world.source_id}" + territory,
+                "15-parametres": "/admin/parametres" + territory,
             }
             for name, path in others.items():
                 answer = await page.goto(path)

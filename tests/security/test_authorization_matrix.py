@@ -115,6 +115,8 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /admin/demandes": SESSION,
     "GET /admin/demandes/{request_id}": SESSION,
     "GET /admin/journal": SESSION,
+    "GET /admin/indicateurs": SESSION,
+    "GET /admin/indicateurs.csv": SESSION,
     "GET /admin/lieux": SESSION,
     "GET /admin/lieux/nouveau": SESSION,
     "POST /admin/lieux/nouveau": SESSION,
