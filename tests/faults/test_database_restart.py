@@ -228,6 +228,7 @@ async def test_a_database_restart_under_load_loses_nothing_acknowledged(
             for base in urls:
                 again = await http.get(f"{base}/v1/slots", headers=headers(world.source_key))
                 assert again.status_code == 200, again.text
+            fed = await _feed(http, urls[0], world.source_key)
 
     broken = [o for o in outcomes if o.status is None]
     assert broken == [], f"connections reset or refused: {broken[:3]}"
@@ -269,6 +270,9 @@ async def test_a_database_restart_under_load_loses_nothing_acknowledged(
             ).all()
         )
         assert set(pushed) - announced == set(), "acknowledged pushes without their event"
+        created = [e["data"]["external_id"] for e in fed if e["type"] == "slot.created"]
+        assert set(pushed) - set(created) == set(), "events missing from the feed"
+        assert len(created) == len(set(created)), "an event served twice by the feed"
         hold_ids = [o.body["id"] for o in held]
         kept = set(
             str(i)
@@ -289,6 +293,23 @@ async def test_a_database_restart_under_load_loses_nothing_acknowledged(
             )
         ).all()
         assert doubled == []
+
+
+async def _feed(http: httpx.AsyncClient, base: str, key: str) -> list[dict[str, Any]]:
+    """Every event of the client's feed, page after page, as a client that polls reads it."""
+    events: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        params: dict[str, str | int] = {"limit": 200}
+        if after:
+            params["after"] = after
+        page = await http.get(f"{base}/v1/events", params=params, headers=headers(key))
+        assert page.status_code == 200, page.text
+        body = page.json()
+        events.extend(body["items"])
+        if not body["items"]:
+            return events
+        after = body["next_after"]
 
 
 def _created(outcome: Outcome) -> bool:
