@@ -83,6 +83,12 @@ class Receiver:
         return predicate(self)
 
 
+class _Server(ThreadingHTTPServer):
+    # A worker sends a batch of up to 100 deliveries at once: socketserver's default backlog of
+    # 5 would reset most of their connections (a ReadError on the sender's side).
+    request_queue_size = 256
+
+
 @contextmanager
 def running_receiver() -> Iterator[Receiver]:
     receiver = Receiver(url="")
@@ -102,7 +108,7 @@ def running_receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
