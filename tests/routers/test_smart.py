@@ -166,14 +166,16 @@ async def test_held_booked_started_and_late_slots_are_not_published(
         await set_labels(session, slot_id, "PUBLIC")
     await session.execute(
         text(
-            "UPDATE slots SET status = 'held', hold_expires_at = now() + interval '5 min' WHERE id = :h;"
+            "UPDATE slots SET status = 'held', hold_expires_at = now() + interval '5 min' "
+            "WHERE id = :h"
         ),
         {"h": held},
     )
     await session.execute(text("UPDATE slots SET status = 'booked' WHERE id = :b"), {"b": booked})
     await session.execute(
         text(
-            "UPDATE slots SET status = 'held', hold_expires_at = now() - interval '1 min' WHERE id = :l"
+            "UPDATE slots SET status = 'held', hold_expires_at = now() - interval '1 min' "
+            "WHERE id = :l"
         ),
         {"l": lapsed},
     )
