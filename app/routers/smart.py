@@ -55,7 +55,7 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + PREFIX
 
 
-@router.get("/$bulk-publish", response_model=Manifest)
+@router.get("/$bulk-publish", response_model=Manifest, responses=problems(503))
 async def bulk_publish(request: Request, connect: ConnectDep, since: Since = None) -> Response:
     """The manifest: one Location, Schedule and Slot file per publishing département."""
     after = publication.read_since(since)
@@ -68,7 +68,7 @@ _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "NDJSON: one minified FHIR R4 resource a line",
         "content": {NDJSON: {"schema": {"type": "string"}}},
     },
-    **problems(404),
+    **problems(404, 503),
 }
 
 
