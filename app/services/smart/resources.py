@@ -7,12 +7,11 @@ CPTS's phone, when known, is the Location's contact and the Slot's booking phone
 """
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import orjson
 
-from app.services.fhir.resources import instant, role_id, specialty_concept
+from app.services.fhir.resources import role_id, specialty_concept
 
 REGISTRY = "http://fhir-registry.smarthealthit.org/StructureDefinition/"
 BOOKING_DEEP_LINK = REGISTRY + "booking-deep-link"
@@ -77,23 +76,23 @@ def schedule_line(professional_id: uuid.UUID, site_id: uuid.UUID, specialty: str
 
 
 def slot_line(
-    slot_id: uuid.UUID,
+    slot_id: str,
     professional_id: uuid.UUID,
     site_id: uuid.UUID,
-    start_at: datetime,
-    end_at: datetime,
+    start: str,
+    end: str,
     booking_url: str | None,
-    timezone: str,
     phone: str | None,
     is_free: bool,
 ) -> bytes:
+    """A Slot; `start` and `end` come as timestamps with the site's offset (`sql.local_instant`)."""
     resource: dict[str, Any] = {
         "resourceType": "Slot",
-        "id": str(slot_id),
+        "id": slot_id,
         "schedule": {"reference": f"Schedule/{role_id(professional_id, site_id)}"},
         "status": "free" if is_free else "busy",
-        "start": instant(start_at, timezone),
-        "end": instant(end_at, timezone),
+        "start": start,
+        "end": end,
     }
     extension = []
     if booking_url:

@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from app.services.slots.rules import free, offered, professional_offered, site_offered
+from app.services.slots.rules import free, professional_offered, site_offered, source_offered
 
 # The end of the publication window of a territory `t` at the instant `at`: the end of the day
 # after tomorrow in its zone (a patient books today, tomorrow or the day after).
@@ -48,21 +48,43 @@ SCHEDULES = text(
     """  # noqa: S608
 )
 
-_SLOT_COLUMNS = (
-    "s.id, s.professional_id, s.site_id, s.start_at, s.end_at, s.booking_url, si.timezone, t.phone"
-)
+
+def local_instant(at: str, zone: str) -> str:
+    """`at` as the spec's timestamp in `zone`: `2026-12-02T09:00:00+01:00` (what
+    `services.fhir.resources.instant` writes; built here so that 400,000 slots cost no Python
+    datetime work; tests/services/smart check that both agree)."""
+    local = f"({at} AT TIME ZONE {zone})"
+    offset = f"({local} - ({at} AT TIME ZONE 'UTC'))"
+    return (
+        f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        f" || CASE WHEN {offset} < interval '0' THEN '-' ELSE '+' END"
+        f" || to_char(CASE WHEN {offset} < interval '0' THEN -{offset} ELSE {offset} END,"
+        " 'HH24:MI')"
+    )
+
+
+_SLOT_COLUMNS = f"""s.id::text, s.professional_id, s.site_id,
+    {local_instant("s.start_at", "si.timezone")}, {local_instant("s.end_at", "si.timezone")},
+    s.booking_url, t.phone"""
+
+# Offered (`slots.rules`): the site, its territory, the professional and the source are active.
+_OFFERED = f"""{site_offered("si", ":territories")} AND {professional_offered("p")}
+      AND {source_offered("s")}"""
+
+_FROM = """FROM territories t
+    JOIN sites si ON si.territory_id = t.id
+    JOIN slots s ON s.site_id = si.id
+    JOIN professionals p ON p.id = s.professional_id"""
 
 # The full file: free, offered, published labels, inside the window.
 SLOTS = text(
     f"""
     SELECT {_SLOT_COLUMNS}, true AS is_free
-    FROM territories t
-    JOIN sites si ON si.territory_id = t.id
-    JOIN slots s ON s.site_id = si.id
+    {_FROM}
     WHERE t.id = ANY(CAST(:territories AS uuid[]))
       AND s.status IN ('free', 'held') AND s.start_at < {window_end("now()")}
       AND s.labels && t.smart_labels
-      AND {free("s")} AND {offered("s", ":territories")}
+      AND {free("s")} AND {_OFFERED}
     """  # noqa: S608
 )
 
@@ -70,10 +92,8 @@ SLOTS = text(
 # that lapsed, entering the window, an edit of their site or territory), free or not.
 SLOTS_SINCE = text(
     f"""
-    SELECT {_SLOT_COLUMNS}, ({free("s")} AND {offered("s", ":territories")}) AS is_free
-    FROM territories t
-    JOIN sites si ON si.territory_id = t.id
-    JOIN slots s ON s.site_id = si.id
+    SELECT {_SLOT_COLUMNS}, ({free("s")} AND {_OFFERED}) AS is_free
+    {_FROM}
     WHERE t.id = ANY(CAST(:territories AS uuid[]))
       AND s.start_at > now() AND s.start_at < {window_end("now()")}
       AND s.labels && t.smart_labels
