@@ -6,6 +6,7 @@ batch turned into one chunk of NDJSON lines. What can be refused (an unknown dé
 bad `_since`) is checked before the first byte, so a refusal is a whole problem+json answer.
 """
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from sqlalchemy import TextClause
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,7 +24,7 @@ from app.core.errors import InvalidInput, NotFound
 from app.services.fhir.dates import InvalidDate, date_range, has_offset
 from app.services.smart import resources, sql
 
-BATCH = 2_000
+BATCH = 1_000
 # How long clients may wait before polling again (the spec's `Cache-Control: max-age` hint).
 MAX_AGE_SECONDS = 60
 # `_since` is read this much earlier: a write committed late (its `updated_at` is its
@@ -109,10 +111,24 @@ def file_query(kind: str, territories: list[uuid.UUID], since: datetime | None) 
 
 
 async def _rows(conn: AsyncConnection, query: FileQuery) -> AsyncIterator[bytes]:
-    result = await conn.stream(query.statement.execution_options(yield_per=BATCH), query.params)
+    # asyncpg's own cursor under the connection (SQLAlchemy's rows cost a third of the time of
+    # a national Slot file); the statement is compiled by the dialect, its parameters in order.
+    compiled = query.statement.compile(dialect=conn.dialect)
+    args = [query.params[name] for name in compiled.positiontup or ()]
+    raw = await conn.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    cursor = await driver.cursor(str(compiled), *args)
     line = query.line
-    async for batch in result.partitions(BATCH):
-        yield b"".join([line(*row) for row in batch])
+    # The next batch is asked for before this one is turned into lines: PostgreSQL computes it
+    # on another core meanwhile (the event loop sends the FETCH at the `sleep(0)`).
+    pending = asyncio.ensure_future(cursor.fetch(BATCH))
+    try:
+        while batch := await pending:
+            pending = asyncio.ensure_future(cursor.fetch(BATCH))
+            await asyncio.sleep(0)
+            yield b"".join([line(*row) for row in batch])
+    finally:  # the client went away mid-file: the fetch in flight ends with the connection
+        pending.cancel()
 
 
 async def ndjson(connect: Connect, query: FileQuery) -> AsyncIterator[bytes]:
