@@ -38,6 +38,7 @@ from app.routers import (
     searches,
     sites,
     slots,
+    smart,
     territories,
 )
 from app.schemas.slot import SlotItem
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         indicators,
         fhir,
+        smart,
     ):
         app.include_router(module.router)
     admin.install(app)

@@ -2,6 +2,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Numeric, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, created_at, updated_at, uuid_pk
@@ -18,6 +19,9 @@ class Territory(Base):
             name="enlargement",
         ),
         CheckConstraint("phone IS NULL OR phone ~ '^\\+33[1-9][0-9]{8}$'", name="phone_format"),
+        CheckConstraint(
+            "smart_labels <@ ARRAY['PUBLIC','PRO','SNP','CPTS']::text[]", name="smart_labels"
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -29,6 +33,9 @@ class Territory(Base):
     enlargement_km: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
     # The CPTS's phone on its FHIR Organization (SAS), `+33` and 9 digits.
     phone: Mapped[str | None] = mapped_column(Text)
+    # The slot labels published as SMART Scheduling Links (GET /smart/$bulk-publish, migration
+    # 0015): a slot is published when it carries one of them. SNP and CPTS are for regulators.
+    smart_labels: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{PUBLIC}")
     active: Mapped[bool] = mapped_column(server_default="true")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

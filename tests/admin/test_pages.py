@@ -299,3 +299,41 @@ async def test_an_unknown_id_is_a_french_404_page(signed_in: httpx.AsyncClient) 
     answer = await signed_in.get("/admin/professionnels/00000000-0000-0000-0000-000000000001")
     assert answer.status_code == 404
     assert "Introuvable" in answer.text
+
+
+async def test_territory_settings_choose_the_published_smart_labels(
+    signed_in: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session)
+    path = f"/admin/parametres?territoire={world.territory_id}"
+    shown = await signed_in.get(path)
+    assert 'name="smart_labels" value="PUBLIC" checked' in shown.text
+    assert 'name="smart_labels" value="SNP">' in shown.text
+    page = await signed_in.get(path)
+    saved = await signed_in.post(
+        path,
+        data={
+            "timezone": "Europe/Paris",
+            "smart_labels_shown": "1",
+            "smart_labels": ["PUBLIC", "SNP"],
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    assert saved.status_code == 200, saved.text[:500]
+    assert 'value="SNP" checked' in saved.text
+    territory = await session.get(Territory, world.territory_id)
+    assert territory is not None
+    await session.refresh(territory)
+    assert territory.smart_labels == ["PUBLIC", "SNP"]
+    # No box ticked: nothing published.
+    page = await signed_in.get(path)
+    await signed_in.post(
+        path,
+        data={
+            "timezone": "Europe/Paris",
+            "smart_labels_shown": "1",
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    await session.refresh(territory)
+    assert territory.smart_labels == []

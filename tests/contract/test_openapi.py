@@ -9,7 +9,15 @@ from app.core.config import Settings
 from app.main import create_app
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-OPEN = {("get", "/healthz"), ("get", "/readyz")}
+OPEN = {
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    # SMART Scheduling Links: public by the spec's access advice (services/smart).
+    ("get", "/smart/$bulk-publish"),
+    ("get", "/smart/{departement}/Location.ndjson"),
+    ("get", "/smart/{departement}/Schedule.ndjson"),
+    ("get", "/smart/{departement}/Slot.ndjson"),
+}
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
     "GET /metrics": PUBLIC,
+    # SMART Scheduling Links: open to aggregators, no key (public, non-confidential data).
+    "GET /smart/$bulk-publish": PUBLIC,
+    "GET /smart/{departement}/Location.ndjson": PUBLIC,
+    "GET /smart/{departement}/Schedule.ndjson": PUBLIC,
+    "GET /smart/{departement}/Slot.ndjson": PUBLIC,
     "POST /v1/territories": ADMIN,
     "GET /v1/territories": ADMIN,
     "GET /v1/territories/{territory_id}": ADMIN,

@@ -1,5 +1,6 @@
-"""Paramètres du territoire: search radius, enlargement step and time zone
-(`services/directory/territories`, validated like `PATCH /v1/territories/{id}`)."""
+"""Paramètres du territoire: search radius, enlargement step, time zone and the slot labels
+published as SMART Scheduling Links (`services/directory/territories`, validated like
+`PATCH /v1/territories/{id}`)."""
 
 from typing import Any
 
@@ -17,6 +18,14 @@ from app.schemas.territory import TerritoryUpdate
 from app.services.directory import territories as territory_service
 
 router = APIRouter(prefix="/parametres", route_class=AdminRoute)
+
+# The labels a territory may publish at /smart/$bulk-publish, as the form shows them.
+SMART_LABELS = (
+    ("PUBLIC", "PUBLIC (ouverts aux patients)"),
+    ("PRO", "PRO (professionnels)"),
+    ("SNP", "SNP (régulation)"),
+    ("CPTS", "CPTS (régulation)"),
+)
 
 
 async def _page(
@@ -46,6 +55,7 @@ async def _page(
         values=values or (settings.model_dump() if settings else {}),
         errors=errors or {},
         notice=notice,
+        smart_labels=SMART_LABELS,
     )
 
 
@@ -74,6 +84,9 @@ async def save(
             values[name] = str(values[name]).replace(",", ".")
     if timezone := text_or_none(form.get("timezone")):
         values["timezone"] = timezone
+    # The checkboxes say nothing when none is ticked: the hidden field says they were shown.
+    if form.get("smart_labels_shown"):
+        values["smart_labels"] = [str(label) for label in form.getlist("smart_labels")]
     data, errors = parse(TerritoryUpdate, values)
     if data is not None:
         try:
@@ -84,5 +97,8 @@ async def save(
             errors = refusal_messages(exc)
         else:
             return await _page(request, session, visit, str(territory.id), notice="Enregistré.")
-    shown = {n: form.get(n, "") for n in ("radius_km", "enlargement_km", "timezone")}
+    shown: dict[str, Any] = {
+        n: form.get(n, "") for n in ("radius_km", "enlargement_km", "timezone")
+    }
+    shown["smart_labels"] = form.getlist("smart_labels")
     return await _page(request, session, visit, str(territory.id), shown, errors)

@@ -62,7 +62,8 @@ _PROFILE_SLOT_CPTS = [codes.PROFILE_SLOT_CPTS]
 
 
 @lru_cache(maxsize=1024)
-def _specialty(specialty: str) -> list[dict[str, Any]]:
+def specialty_concept(specialty: str) -> list[dict[str, Any]]:
+    """A professional's specialty: its TRE-R38 code (`SMnn`), or as text."""
     if _SPECIALTY_CODE.match(specialty):
         return [_coding(codes.SPECIALTY, specialty)]
     return [{"text": specialty}]
@@ -93,7 +94,7 @@ def slot(row: SlotRow) -> dict[str, Any]:
         "serviceType": service_type,
     }
     if row.specialty:
-        resource["specialty"] = _specialty(row.specialty)
+        resource["specialty"] = specialty_concept(row.specialty)
     resource["appointmentType"] = _ROUTINE
     resource["schedule"] = {"reference": f"Schedule/{role_id(row.professional_id, row.site_id)}"}
     resource["status"] = "free"
