@@ -69,9 +69,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_watches")),
     )
-    op.create_index(
-        "ix_watches_regulator_open", "watches", ["regulator_client_id", "expires_at"]
-    )
+    op.create_index("ix_watches_regulator_open", "watches", ["regulator_client_id", "expires_at"])
     op.create_index(
         "ix_outbox_events_slot_openings",
         "outbox_events",
