@@ -35,7 +35,7 @@ RUNS = {
         r"|communes|deliveries))",
         40,
     ),
-    "regulator": (r"^/v1/(searches|dispatch|holds|bookings|requests)", 40),
+    "regulator": (r"^/v1/(searches|dispatch|holds|bookings|requests|watches)", 40),
     "practice_software": (r"^/v1/(slots|bookings|requests)", 40),
     "sas_platform": (r"^/", 5),
 }
