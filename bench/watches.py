@@ -10,7 +10,8 @@ run; the ingest bench's territory of 50 sites). `--watches` watches of one regul
 both processes by the kernel; watch i searches around site i mod 50 within a two-hour window of
 the next 72 h (i mod 36), so a slot opens near a few watches, not all. Then `--pushes` slots are
 pushed one at a time (`PUT /v1/slots`, one item, at `--rate` a second), each at a site and in a
-window some watches cover; the latency of a push is the first `slot` event naming its slot on
+window some watches cover (`--windows 1`: every watch covers every push, the worst case:
+each push runs the search of every watch near it); the latency of a push is the first `slot` event naming its slot on
 any stream minus the moment its PUT was answered (so committed), on the same machine clock.
 Target: p99 <= 200 ms (the issue asks for an event "the moment" a slot opens; the tests bound
 it at 1 s on a loaded CI machine).
@@ -74,8 +75,8 @@ async def prepare() -> tuple[ingest.World, str, list[tuple[uuid.UUID, float, flo
     return world, key, sites
 
 
-def _window(i: int, base: datetime) -> tuple[datetime, datetime]:
-    start = base + timedelta(hours=2 * (i % WINDOWS))
+def _window(i: int, base: datetime, windows: int) -> tuple[datetime, datetime]:
+    start = base + timedelta(hours=2 * (i % windows))
     return start, start + timedelta(hours=2)
 
 
@@ -94,7 +95,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             watches = []
             for i in range(args.watches):
                 _, lat, lon = sites[i % len(sites)]
-                start, end = _window(i, base)
+                start, end = _window(i, base, args.windows)
                 body = {
                     "location": {"lat": lat, "lon": lon},
                     "window": {"start": start.isoformat(), "end": end.isoformat()},
@@ -126,7 +127,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             pros = world.professionals
             for n in range(args.pushes):
                 _, rpps, site = pros[n % len(pros)]
-                start = _window(n, base)[0] + timedelta(minutes=20 * (n % 5))
+                start = _window(n, base, args.windows)[0] + timedelta(minutes=20 * (n % 5))
                 item = {
                     "external_id": f"watch-bench-{n}",
                     "professional_rpps": rpps,
@@ -156,6 +157,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     cuts = quantiles(latencies, n=100, method="inclusive")
     return {
         "watches": args.watches,
+        "windows": args.windows,
         "pushes": len(answered),
         "pushes_heard": len(latencies),
         "streams_per_event_median": median(heard.values()),
@@ -192,6 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watches", type=int, default=200)
     parser.add_argument("--pushes", type=int, default=100)
     parser.add_argument("--rate", type=float, default=5.0, help="pushes per second")
+    parser.add_argument(
+        "--windows",
+        type=int,
+        default=WINDOWS,
+        choices=range(1, WINDOWS + 1),
+        metavar=f"1..{WINDOWS}",
+        help="distinct two-hour windows of the watches (1: every watch near every push)",
+    )
     print_figures(asyncio.run(run(parser.parse_args(argv))))
     return 0
 
