@@ -13,7 +13,7 @@ pushed one at a time (`PUT /v1/slots`, one item, at `--rate` a second), each at 
 window some watches cover (`--windows 1`: every watch covers every push, the worst case:
 each push runs the search of every watch near it); the latency of a push is the first `slot`
 event naming its slot on any stream minus the moment its PUT was answered (so committed), on
-the same machine clock.
+the same machine clock; the latency to every stream told of it is printed beside.
 Target: p99 <= 200 ms (the issue asks for an event "the moment" a slot opens; the tests bound
 it at 1 s on a loaded CI machine).
 """
@@ -91,6 +91,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=args.watches + 20, max_keepalive_connections=20)
     arrivals: dict[str, float] = {}
     heard: dict[str, int] = {}
+    every: list[tuple[str, float]] = []  # (slot, arrival) of each stream told
     try:
         async with httpx.AsyncClient(base_url=service.base_url, timeout=120, limits=limits) as http:
             watches = []
@@ -121,6 +122,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     if event.event == "slot":
                         slot = event.json()["candidate"]["slot_id"]
                         arrivals.setdefault(slot, time.monotonic())
+                        every.append((slot, time.monotonic()))
                         heard[slot] = heard.get(slot, 0) + 1
 
             listeners = [asyncio.create_task(listen(s)) for s in streams]
@@ -156,6 +158,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if len(latencies) < 2:
         raise SystemExit(f"only {len(latencies)} of {len(answered)} pushes reached a stream")
     cuts = quantiles(latencies, n=100, method="inclusive")
+    told = sorted(at - answered[s] for s, at in every if s in answered)
+    told_cuts = quantiles(told, n=100, method="inclusive")
     return {
         "watches": args.watches,
         "windows": args.windows,
@@ -166,6 +170,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "latency_p90_s": round(cuts[89], 4),
         "latency_p99_s": round(cuts[98], 4),
         "latency_max_s": round(latencies[-1], 4),
+        "every_stream_p50_s": round(told_cuts[49], 4),
+        "every_stream_p99_s": round(told_cuts[98], 4),
         "p99_target_s": P99_TARGET_S,
         "met": cuts[98] <= P99_TARGET_S,
         "app_processes": 2,
@@ -184,6 +190,11 @@ def print_figures(figures: dict[str, Any]) -> None:
         print(
             f"{f'latency commit -> event, {p} (s)':<48}{figures[f'latency_{p}_s']:>10}"
             f"{target:>10}  {verdict}"
+        )
+    for p in ("p50", "p99"):
+        print(
+            f"{f'latency commit -> every stream told, {p} (s)':<48}"
+            f"{figures[f'every_stream_{p}_s']:>10}"
         )
     print(orjson.dumps(figures).decode())
 
