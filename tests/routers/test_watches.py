@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.crypto import cipher_for
-from app.services.watches.store import _context
+from app.services.watches.store import _context, purge_watches
 from tests.dispatch_factories import World, headers, make_world
 
 
@@ -90,3 +90,32 @@ async def test_deleting_a_watch_twice_is_404_the_second_time(
     assert first.status_code == 204
     assert second.status_code == 404
     assert second.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_sweep_purges_watches_over_for_a_day_only(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    world = await make_world(session)
+    key = headers(world.regulator_key)
+    ids = [
+        (await client.post("/v1/watches", json=_body(world), headers=key)).json()["id"]
+        for _ in range(3)
+    ]
+    for watch_id, ended in zip(ids, (timedelta(days=2), timedelta(hours=1), None), strict=True):
+        if ended is not None:
+            await session.execute(
+                text(
+                    "UPDATE watches SET expires_at = now() - CAST(:ago AS interval) WHERE id = :id"
+                ),
+                {"ago": ended, "id": watch_id},
+            )
+    assert await purge_watches(session, 10) == 1
+    left = set(
+        (
+            await session.scalars(
+                text("SELECT CAST(id AS text) FROM watches WHERE id = ANY(CAST(:ids AS uuid[]))"),
+                {"ids": ids},
+            )
+        ).all()
+    )
+    assert left == set(ids[1:])

@@ -98,6 +98,17 @@ _CLAIM = text(
     """
 )
 
+# A watch over (expired or deleted) for a day: its sealed search goes. Until then its stream
+# answers 410 (expired) or 404 (deleted), as its regulator would expect.
+_PURGE = text(
+    """
+    DELETE FROM watches WHERE id IN (
+        SELECT id FROM watches
+        WHERE least(expires_at, coalesce(deleted_at, expires_at)) < now() - interval '1 day'
+        LIMIT :batch FOR UPDATE SKIP LOCKED)
+    """
+)
+
 _RECORD_HOLD = text(
     "UPDATE watches SET hold_id = :hold_id, held_event = CAST(:held_event AS jsonb) WHERE id = :id"
 )
@@ -204,3 +215,8 @@ async def record_hold(
     await session.execute(
         _RECORD_HOLD, {"id": watch_id, "hold_id": hold_id, "held_event": held_event}
     )
+
+
+async def purge_watches(session: AsyncSession, batch: int) -> int:
+    """Delete up to `batch` watches over for a day (their sealed search with them); how many."""
+    return (await session.execute(_PURGE, {"batch": batch})).rowcount  # type: ignore[attr-defined, no-any-return]
