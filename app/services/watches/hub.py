@@ -13,6 +13,7 @@ after each wake-up (`_RECHECKS`), and every WATCH_POLL_INTERVAL_SECONDS while st
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ OPENINGS_CHANNEL = "slot_openings"
 _RECHECKS = (0.05, 0.2, 0.5)
 # Searches of several watches at once, at most this many (the searches' pool is shared).
 _CONCURRENT_SEARCHES = 4
+# How long a DELETE heard is remembered, for a stream registering just after it.
+_DELETED_MEMORY = 300.0
 
 Ending = Literal["expired", "deleted", "shutdown"]
 Item = (
@@ -81,8 +84,13 @@ class WatchHub:
         self._wake = asyncio.Event()
         self._connection: Any = None
         self._searches = asyncio.Semaphore(_CONCURRENT_SEARCHES)
+        self._deleted: dict[str, float] = {}  # watch id -> when its DELETE was heard
 
     def register(self, listener: Listener) -> None:
+        # A DELETE heard between the stream's read of its watch and this registration.
+        if str(listener.watch_id) in self._deleted:
+            listener.queue.put_nowait(("end", "deleted"))
+            return
         self._listeners.add(listener)
         self._wake.set()
 
@@ -112,6 +120,9 @@ class WatchHub:
     def _changed(
         self, _connection: object, _pid: object, _channel: object, payload: object
     ) -> None:
+        now = time.monotonic()
+        self._deleted = {k: t for k, t in self._deleted.items() if now - t < _DELETED_MEMORY}
+        self._deleted[str(payload)] = now
         for listener in list(self._listeners):
             if str(listener.watch_id) == payload:
                 listener.queue.put_nowait(("end", "deleted"))
