@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test check format bench bench-admin soak
+.PHONY: install run test check format bench bench-admin bench-watches soak
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench: install
 
 bench-admin: install
 	$(PY) -m bench.admin_pages
+
+# The watch notification latency under 200 open watches (issue 17), its own step.
+bench-watches: install
+	$(PY) -m bench.watches
 
 # The 10-minute soak of issue 16 (CI runs the same test for 2 minutes, SOAK_SECONDS=120).
 soak: install

@@ -40,14 +40,18 @@ from app.routers import (
     slots,
     smart,
     territories,
+    watches,
 )
 from app.schemas.slot import SlotItem
 from app.services.fhir.appointment_worker import AppointmentWorker
 from app.services.sweeper import run_sweeper
+from app.services.watches.hub import WatchHub
 from app.services.webhooks.retention import run_retention
 from app.services.webhooks.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
+
+_REF = "#/components/schemas/{model}"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -92,6 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stopping=stopping,
             ),
         )
+        # The watches' streams served by this process, driven by the change feed (issue 17).
+        app.state.watch_hub = WatchHub(
+            app.state.sessionmaker, app.state.search_sessionmaker, url, settings
+        )
+        background.start("watch-hub", app.state.watch_hub.run(stopping))
         # Appointments of SAS regulators' bookings to the SAS (FHIR INT_R03), when configured.
         if settings.sas_appointment_endpoint is not None:
             worker = AppointmentWorker(app.state.sessionmaker, url, settings)
@@ -124,8 +133,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_database_fault_handler(app)
     fhir.install_fhir_error_handlers(app)  # OperationOutcome under /fhir
     app.add_middleware(TransientRetry)  # innermost: replays a request that lost a deadlock
-    slot_item = SlotItem.model_json_schema(ref_template="#/components/schemas/{model}")
-    app.openapi = lambda: build_openapi(app, {"SlotItem": slot_item})  # type: ignore[method-assign]
+    slot_item = SlotItem.model_json_schema(ref_template=_REF)
+    # The shapes of the watch stream's `data` (text/event-stream has no schema of its own).
+    stream_schemas = {
+        name: {k: v for k, v in model.model_json_schema(ref_template=_REF).items() if k != "$defs"}
+        for name, model in watches.EVENT_SCHEMAS.items()
+    }
+    app.openapi = lambda: build_openapi(  # type: ignore[method-assign]
+        app, {"SlotItem": slot_item, **stream_schemas}
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTiming)  # outermost: times and counts every answer
     for module in (
@@ -146,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         requests,
         events,
         indicators,
+        watches,
         fhir,
         smart,
     ):

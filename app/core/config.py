@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     # a site offers at most `search_slots_per_site` slots, its best by the ranking.
     search_site_cap: int = Field(default=100, ge=5, le=10_000)
     search_slots_per_site: int = Field(default=3, ge=1, le=50)
+    # Watches of a search (issue 17): how many a regulator may have open at once, the interval
+    # of a stream's heartbeats, and how often a process serving streams reads the change feed
+    # when no NOTIFY woke it (a lost listener connection, an event held back by the horizon).
+    watch_max_open_per_regulator: int = Field(default=20, ge=1, le=1000)
+    watch_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    watch_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     # Background expiry of holds and en-sus requests, and how long an en-sus request stays open.
     hold_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     # A hold's whole life, renewals included, counted from its creation; at least the longest

@@ -24,6 +24,7 @@ _DESCRIPTIONS = {
     404: "No such resource (or not visible to this key)",
     405: "Method not allowed",
     409: "Conflict with the current state",
+    410: "Gone: it has expired",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid input: `errors` names each faulty field",

@@ -16,6 +16,7 @@ from app.models.sas_regulator import SasRegulator
 from app.models.site import Site, SiteProfessional
 from app.models.slot import ACTIVE_SLOT_STATUSES, LABELS, MODALITIES, SLOT_STATUSES, Slot
 from app.models.territory import Territory
+from app.models.watch import Watch
 from app.models.webhook_delivery import DELIVERY_STATUSES, WebhookDelivery
 
 __all__ = [
@@ -48,5 +49,6 @@ __all__ = [
     "SiteProfessional",
     "Slot",
     "Territory",
+    "Watch",
     "WebhookDelivery",
 ]

@@ -7,6 +7,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
 
+# The events after which a slot may be free again (pushed, released, expired, cancelled): the
+# watches' change feed (`services.watches`, migration 0014).
+SLOT_OPENING_TYPES = (
+    "slot.created",
+    "slot.updated",
+    "slot.transferred",
+    "hold.released",
+    "hold.expired",
+    "booking.cancelled",
+)
+SLOT_OPENINGS_WHERE = "type IN (" + ", ".join(f"'{t}'" for t in SLOT_OPENING_TYPES) + ")"
+
 
 class OutboxEvent(Base):
     """An event written in the same transaction as the change it reports.
@@ -21,6 +33,13 @@ class OutboxEvent(Base):
     __tablename__ = "outbox_events"
     __table_args__ = (
         Index("ix_outbox_events_recipient_txid", "recipient_client_id", "txid", "id"),
+        # The watches' change feed: the events that may open a slot, in feed order (0014).
+        Index(
+            "ix_outbox_events_slot_openings",
+            "txid",
+            "id",
+            postgresql_where=text(SLOT_OPENINGS_WHERE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

@@ -4,7 +4,8 @@ Each pass runs the expiry statements of the domains that own them, each batch in
 transaction: `holds.expiry` (lapsed holds back to free), then `en_sus.expiry` (lapsed requests),
 then `core.idempotency.expire_records` (Idempotency-Key records past IDEMPOTENCY_TTL_SECONDS),
 then `privacy.purge` (the sealed patient data of bookings and en-sus requests long over, past
-PATIENT_DATA_RETENTION_DAYS).
+PATIENT_DATA_RETENTION_DAYS), then `watches.store.purge_watches` (watches over for a day, with
+their sealed search).
 """
 
 import asyncio
@@ -22,6 +23,7 @@ from app.core.metrics import count_hold
 from app.services.en_sus.expiry import expire_requests
 from app.services.holds.expiry import expire_holds
 from app.services.privacy.purge import purge_bookings, purge_requests
+from app.services.watches.store import purge_watches
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class Swept:
     requests_expired: int
     idempotency_records_deleted: int
     patient_data_purged: int = 0
+    watches_purged: int = 0
 
 
 async def _drain(
@@ -73,6 +76,7 @@ async def sweep_once(
                 sessionmaker, lambda s: purge_requests(s, patient_data_retention_days, SWEEP_BATCH)
             )
         ),
+        watches_purged=await _drain(sessionmaker, lambda s: purge_watches(s, SWEEP_BATCH)),
     )
 
 
@@ -96,11 +100,13 @@ async def run_sweeper(
             if any(vars(swept).values()):
                 logger.info(
                     "expiry sweep: %d holds freed, %d en-sus requests expired, "
-                    "%d idempotency records deleted, %d patient records purged",
+                    "%d idempotency records deleted, %d patient records purged, "
+                    "%d watches purged",
                     swept.holds_freed,
                     swept.requests_expired,
                     swept.idempotency_records_deleted,
                     swept.patient_data_purged,
+                    swept.watches_purged,
                 )
             backoff.succeeded()
         except asyncio.CancelledError:

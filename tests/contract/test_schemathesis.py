@@ -35,7 +35,7 @@ RUNS = {
         r"|communes|deliveries))",
         40,
     ),
-    "regulator": (r"^/v1/(searches|dispatch|holds|bookings|requests)", 40),
+    "regulator": (r"^/v1/(searches|dispatch|holds|bookings|requests|watches)", 40),
     "practice_software": (r"^/v1/(slots|bookings|requests)", 40),
     "sas_platform": (r"^/", 5),
 }
@@ -85,6 +85,10 @@ def server(contract_database: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "DATABASE_URL": contract_database,
         "LOG_LEVEL": "WARNING",
         **UNLIMITED_ENV,
+        # Every valid POST /v1/watches stores an open watch of the run's one regulator: at the
+        # default bound (20) the rest of the run would meet 429s, a limit like the rate limits
+        # above (tests/concurrency/test_watches.py checks the bound itself).
+        "WATCH_MAX_OPEN_PER_REGULATOR": "1000",
     }
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
