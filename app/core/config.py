@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     watch_max_open_per_regulator: int = Field(default=20, ge=1, le=1000)
     watch_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     watch_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # The in-memory free-slot index of each process (issue 15, services/search/index): searches
+    # read it while it has heard from the change feed within SEARCH_INDEX_MAX_LAG_SECONDS, else
+    # the SQL search answers. It reads the feed at every NOTIFY and at least every
+    # SEARCH_INDEX_POLL_SECONDS, and holds the slots starting up to 72 h + the margin ahead.
+    search_index_enabled: bool = True
+    search_index_max_lag_seconds: float = Field(default=2.0, gt=0, le=300)
+    search_index_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    search_index_margin_minutes: float = Field(default=60.0, ge=10, le=24 * 60)
     # Background expiry of holds and en-sus requests, and how long an en-sus request stays open.
     hold_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     # A hold's whole life, renewals included, counted from its creation; at least the longest

@@ -81,6 +81,24 @@ WEBHOOK_OLDEST_UNDELIVERED = Gauge(
     multiprocess_mode="mostrecent",
 )
 
+SEARCH_ANSWERS = Counter(
+    "snp_search_answers",
+    "Searches by what answered them: the in-memory index, or SQL and why (not_ready, lagging, "
+    "disabled, road_times).",
+    ["source", "reason"],
+)
+SEARCH_INDEX_LAG = Gauge(
+    "snp_search_index_lag_seconds",
+    "Seconds since each process's search index last caught up with the change feed (the "
+    "largest over workers).",
+    multiprocess_mode="max",
+)
+SEARCH_INDEX_SLOTS = Gauge(
+    "snp_search_index_slots",
+    "Slots held by each process's search index (the largest over workers).",
+    multiprocess_mode="max",
+)
+
 
 def count_hold(outcome: str = "created", amount: int = 1) -> None:
     """Count hold outcomes; HTTP outcomes are already counted by the request middleware."""

@@ -13,6 +13,7 @@ from app.models.outbox_event import OutboxEvent
 from app.models.professional import Professional
 from app.models.sas_appointment import SAS_APPOINTMENT_STATES, SasAppointment
 from app.models.sas_regulator import SasRegulator
+from app.models.search_directory_version import SearchDirectoryVersion
 from app.models.site import Site, SiteProfessional
 from app.models.slot import ACTIVE_SLOT_STATUSES, LABELS, MODALITIES, SLOT_STATUSES, Slot
 from app.models.territory import Territory
@@ -45,6 +46,7 @@ __all__ = [
     "Professional",
     "SasAppointment",
     "SasRegulator",
+    "SearchDirectoryVersion",
     "Site",
     "SiteProfessional",
     "Slot",

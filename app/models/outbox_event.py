@@ -18,6 +18,16 @@ SLOT_OPENING_TYPES = (
     "booking.cancelled",
 )
 SLOT_OPENINGS_WHERE = "type IN (" + ", ".join(f"'{t}'" for t in SLOT_OPENING_TYPES) + ")"
+# Every event after which a slot's state may differ (the openings and what takes a slot): the
+# in-memory search index's change feed (`services.search.index`, migration 0016).
+SLOT_CHANGE_TYPES = (
+    *SLOT_OPENING_TYPES,
+    "slot.cancelled",
+    "hold.created",
+    "hold.renewed",
+    "booking.created",
+)
+SLOT_CHANGES_WHERE = "type IN (" + ", ".join(f"'{t}'" for t in SLOT_CHANGE_TYPES) + ")"
 
 
 class OutboxEvent(Base):
@@ -39,6 +49,13 @@ class OutboxEvent(Base):
             "txid",
             "id",
             postgresql_where=text(SLOT_OPENINGS_WHERE),
+        ),
+        # The search index's change feed: every slot change, in feed order (0016).
+        Index(
+            "ix_outbox_events_slot_changes",
+            "txid",
+            "id",
+            postgresql_where=text(SLOT_CHANGES_WHERE),
         ),
     )
 

@@ -3,6 +3,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.dispatch_factories import World, add_slots, headers, make_world, new_client
+from tests.services.search.conftest import index_agrees_with_sql  # noqa: F401 (autouse)
 
 
 def _body(world: World, **extra: object) -> dict[str, object]:

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import bearer
+from tests.services.search.conftest import index_agrees_with_sql  # noqa: F401 (autouse)
 from tests.services.search.fixtures import NANTES_LAT, NANTES_LON, SearchWorld
 
 HERE = {"lat": NANTES_LAT, "lon": NANTES_LON}

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.core.config import Settings, get_settings
 from app.core.crypto import cipher_for
+from app.core.metrics import SEARCH_ANSWERS
 from app.schemas.search import (
     Candidate,
     ProfessionalBrief,
@@ -41,6 +42,8 @@ from app.schemas.search import (
     WindowOut,
 )
 from app.services.audit import record as audit
+from app.services.search.index.live import SearchIndex
+from app.services.search.index.query import IndexQuery, search_index
 from app.services.search.location import patient_location
 from app.services.search.radius import search_radius
 from app.services.search.ranking import GROUPS, explain
@@ -93,10 +96,13 @@ async def find_candidates(
     settings: Settings | None = None,
     travel_times: OsrmTravelTimes | None = None,
     plans_per_execution: bool = False,
+    index: SearchIndex | None = None,
 ) -> SearchResult:
     """Ranked free slots near the patient in the principal's territories (rules: module doc).
 
-    `travel_times` overrides the provider configured by OSRM_URL (tests, benchmarks).
+    `travel_times` overrides the provider configured by OSRM_URL (tests, benchmarks). `index`:
+    the process's in-memory index, read instead of the SQL statement while it is usable (same
+    answer: `search.index.query`).
     """
     now = now or datetime.now(UTC)
     settings = settings or get_settings()
@@ -138,9 +144,12 @@ async def find_candidates(
         base_radius_m=radius.base_km * 1000,
         enough=min(ENOUGH_CANDIDATES, query.limit),
     )
+    reason = "disabled" if index is None else index.unusable(window.end)
+    from_index = reason is None and territories and index is not None and index.slots
     # Without a road filter the statement writes its own audit event (one round trip); with
-    # one, the count is known only after the filter, so the event is written after it.
-    audited_in_sql = provider is None
+    # one, the count is known only after the filter, so the event is written after it; the
+    # index's answers are audited after it too.
+    audited_in_sql = provider is None and not from_index
     if audited_in_sql:
         params.update(
             **audit.actor_params(principal),
@@ -148,7 +157,11 @@ async def find_candidates(
             audit_detail=orjson.dumps(_audit_detail(territories, query)).decode(),
         )
     rows: list[Any] = []
-    if territories:  # a client without territories sees nothing (and costs no query)
+    if from_index and index is not None and index.slots is not None:
+        SEARCH_ANSWERS.labels("index", "").inc()
+        rows = list(search_index(index.slots, _index_query(params))[0])
+    elif territories:  # a client without territories sees nothing (and costs no query)
+        SEARCH_ANSWERS.labels("sql", reason or "").inc()
         if not plans_per_execution:
             # A generic plan of the search cannot see its radius, window or modalities and runs
             # far slower; the search's own pool sets this per connection (app/core/db.py).
@@ -194,6 +207,32 @@ async def find_candidates(
             },
         )
     return result
+
+
+def _index_query(params: dict[str, Any]) -> IndexQuery:
+    """The SQL statement's parameters, as the index reads them."""
+    return IndexQuery(
+        lat=params["lat"],
+        lon=params["lon"],
+        now=params["now"],
+        window_start=params["window_start"],
+        window_end=params["window_end"],
+        explicit_end=params["explicit_end"],
+        modalities=tuple(params["modalities"]),
+        territory_ids=tuple(params["territory_ids"]),
+        accessible=params["accessible"],
+        specialty=params["specialty"],
+        languages=tuple(params["languages"]) if params["languages"] is not None else None,
+        mt_rpps=params["mt_rpps"],
+        metres_per_minute=params["metres_per_minute"],
+        margin_seconds=params["margin_seconds"],
+        site_cap=params["site_cap"],
+        per_site=params["per_site"],
+        row_cap=params["row_cap"],
+        limit=params["limit"],
+        radii_m=tuple(params["radii_m"]),
+        enough=params["enough"],
+    )
 
 
 def _score(row: Any, now: datetime, road: dict[Any, float]) -> float:
