@@ -239,6 +239,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         keys = asyncio.run(_in_transaction(url, settings, work))
         # Kept on this machine only, readable by its owner, so a restart shows the same keys.
+        key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.write_text(json.dumps(keys))
         key_file.chmod(0o600)
         base = f"http://{args.host}:{args.port}"

@@ -44,6 +44,7 @@ from app.routers import (
 )
 from app.schemas.slot import SlotItem
 from app.services.fhir.appointment_worker import AppointmentWorker
+from app.services.search.index.live import SearchIndex
 from app.services.sweeper import run_sweeper
 from app.services.watches.hub import WatchHub
 from app.services.webhooks.retention import run_retention
@@ -67,6 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search_engine = create_engine(url, settings, plans_per_execution=True)
         app.state.search_engine = search_engine
         app.state.search_sessionmaker = create_sessionmaker(search_engine)
+        # The free slots in memory, kept current by the change feed (issue 15): searches read
+        # it once it is loaded and fresh, the SQL search meanwhile.
+        app.state.search_index = None
+        if settings.search_index_enabled:
+            app.state.search_index = SearchIndex(url, settings)
         # Expired holds, en-sus requests and idempotency records: swept in every process
         # (leased with SKIP LOCKED).
         background = BackgroundWork()
@@ -82,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
         )
         # Webhook deliveries: every process runs a worker (leased with SKIP LOCKED).
+        if app.state.search_index is not None:
+            background.start("search-index", app.state.search_index.run(stopping))
         background.start(
             "webhook-delivery",
             DeliveryWorker(app.state.sessionmaker, url, settings).run(stopping),

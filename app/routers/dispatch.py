@@ -62,6 +62,7 @@ async def dispatch(
             body,
             settings=request.app.state.settings,
             search_sessions=search_sessions,
+            index=getattr(request.app.state, "search_index", None),
         )
         if isinstance(outcome, dispatching.NoFreeSlotFound):
             return _problem(request, _no_free_slot(outcome))

@@ -18,7 +18,12 @@ async def search(
 ) -> Response:
     """Ranked free slots near a patient, best first, in the regulator's territories."""
     result = await find_candidates(
-        session, regulator, body, settings=request.app.state.settings, plans_per_execution=True
+        session,
+        regulator,
+        body,
+        settings=request.app.state.settings,
+        plans_per_execution=True,
+        index=getattr(request.app.state, "search_index", None),
     )
     # Built and checked by the service already: serialised once, not validated again.
     return Response(result.model_dump_json(), media_type="application/json")

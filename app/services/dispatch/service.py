@@ -31,6 +31,7 @@ from app.services.dispatch.errors import DispatchContention
 from app.services.holds import lifecycle as holds
 from app.services.holds.take import BudgetSpent, WaitBudget, take_first_free
 from app.services.search.reference import open_reference
+from app.services.search.index.live import SearchIndex
 from app.services.search.service import find_candidates
 
 
@@ -50,19 +51,22 @@ async def dispatch(
     now: datetime | None = None,
     settings: Settings | None = None,
     search_sessions: async_sessionmaker[AsyncSession] | None = None,
+    index: SearchIndex | None = None,
 ) -> DispatchOut | NoFreeSlotFound:
     """Search and hold the best free candidate for the regulator (rules: module doc).
 
     `search_sessions`: the searches' own pool (autocommitted, planned per execution), so the
     search stays out of the hold's transaction; the hold re-checks everything it relies on.
-    Without it (tests), the search runs in `session`.
+    Without it (tests), the search runs in `session`. `index`: the process's search index; while
+    it is usable the search reads it and needs no connection of its own (its audit row goes
+    with the request's transaction).
     """
     settings = settings or get_settings()
     budget = WaitBudget(settings.dispatch_budget_seconds)
     cipher = cipher_for(settings.patient_data_key)
     query = SearchQuery.model_validate(data.model_dump(exclude={"ttl_seconds"}))
     while True:
-        result = await _search(session, search_sessions, principal, query, now, settings)
+        result = await _search(session, search_sessions, principal, query, now, settings, index)
         ids = [c.slot_id for c in result.candidates]
         search = open_reference(cipher, principal.client_id, result.search_id)
         try:
@@ -101,9 +105,12 @@ async def _search(
     query: SearchQuery,
     now: datetime | None,
     settings: Settings,
+    index: SearchIndex | None,
 ) -> SearchResult:
-    if search_sessions is None:
-        return await find_candidates(session, principal, query, now=now, settings=settings)
+    if search_sessions is None or (index is not None and index.usable_now()):
+        return await find_candidates(
+            session, principal, query, now=now, settings=settings, index=index
+        )
     async with search_session(search_sessions) as searching:
         return await find_candidates(
             searching, principal, query, now=now, settings=settings, plans_per_execution=True

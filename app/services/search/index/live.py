@@ -71,6 +71,10 @@ class SearchIndex:
     def lag(self) -> float:
         return time.monotonic() - self.fresh_at
 
+    def usable_now(self) -> bool:
+        """Whether a search of the longest window (now + 72 h) may read the index now."""
+        return self.unusable(datetime.now(UTC) + MAX_AHEAD) is None
+
     def unusable(self, window_end: datetime) -> str | None:
         """Why a search ending at `window_end` may not read the index now, or None."""
         if self.slots is None:

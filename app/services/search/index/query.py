@@ -289,7 +289,20 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
             _teleconsultations(s, index, territory_id, per_site, dist)
 
     candidates = [c for c in mt if c[4][2].modality == VR or c[5] <= radius]
-    bound = _kth(candidates, per_site, q.per_site, limit)
+    # The keys of the candidates as the answer counts them (a site's best `per_site` only),
+    # sorted: the `limit`-th is the bound no slot may be worse than and still be answered.
+    cap = q.per_site
+    ranked = sorted(_rank(c) for c in candidates)
+    for found in per_site.values():
+        found.sort(key=_rank)
+        ranked.extend(_rank(c) for c in found[:cap])
+    ranked.sort()
+
+    def bound() -> tuple[int, float] | None:
+        if len(ranked) < limit:
+            return None
+        kth = ranked[limit - 1]
+        return (kth[0], kth[1])
 
     # In-person slots, nearest sites first, while they may still beat the bound.
     if s.in_person:
@@ -297,23 +310,27 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
         near = near[np.argsort(all_dist[near], kind="stable")]
         first_minutes = (s.window_start - now) / 60_000_000
         margin_minutes = s.margin_s / 60.0
+        worst = bound()
         for k in near.tolist():
             distance = float(all_dist[k])
             travel = distance / s.mpm
             lowest = max(first_minutes, travel + margin_minutes) + travel
-            if bound is not None and (1, lowest) > bound:
+            if worst is not None and (1, lowest) > worst:
                 break
             site = int(all_sites[k])
-            found = _in_person(s, index, site, distance, travel, bound)
+            found = _in_person(s, index, site, distance, travel, worst)
             if found:
                 mine = per_site.setdefault(site, [])
+                for c in mine[:cap]:
+                    del ranked[bisect.bisect_left(ranked, _rank(c))]
                 mine.extend(found)
-                if bound is None or found[0][:2] < bound:
-                    bound = _kth(candidates, per_site, q.per_site, limit)
+                mine.sort(key=_rank)
+                for c in mine[:cap]:
+                    bisect.insort(ranked, _rank(c))
+                worst = bound()
 
     for found in per_site.values():
-        found.sort(key=_rank)
-        candidates.extend(found[: q.per_site])
+        candidates.extend(found[:cap])
     best = heapq.nsmallest(limit, candidates, key=_rank)
     return [_row(d, c, radius) for c in best], radius
 
@@ -330,19 +347,6 @@ def _count(counts: list[int], radii: tuple[float, ...], c: Candidate) -> None:
     for r in range(len(radii)):
         if c[4][2].modality == VR or c[5] <= radii[r]:
             counts[r] += 1
-
-
-def _kth(
-    mt: list[Candidate], per_site: dict[int, list[Candidate]], cap: int, limit: int
-) -> tuple[int, float] | None:
-    """(group, score) of the `limit`-th best candidate as the answer counts them, if known."""
-    pool: list[tuple[int, float, int, int]] = [_rank(c) for c in mt]
-    for found in per_site.values():
-        pool.extend(heapq.nsmallest(cap, (_rank(c) for c in found)))
-    if len(pool) < limit:
-        return None
-    kth = heapq.nsmallest(limit, pool)[-1]
-    return (kth[0], kth[1])
 
 
 def _teleconsultations(
