@@ -30,8 +30,8 @@ from app.services.audit import record as audit
 from app.services.dispatch.errors import DispatchContention
 from app.services.holds import lifecycle as holds
 from app.services.holds.take import BudgetSpent, WaitBudget, take_first_free
-from app.services.search.reference import open_reference
 from app.services.search.index.live import SearchIndex
+from app.services.search.reference import open_reference
 from app.services.search.service import find_candidates
 
 
