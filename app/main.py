@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from app import admin
 from app.core.auth import PrincipalCache
 from app.core.background import BackgroundWork
+from app.core.body import component_schemas
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.db_faults import install_database_fault_handler
@@ -42,6 +43,7 @@ from app.routers import (
     territories,
     watches,
 )
+from app.schemas.search import SearchQuery
 from app.schemas.slot import SlotItem
 from app.services.fhir.appointment_worker import AppointmentWorker
 from app.services.search.index.live import SearchIndex
@@ -148,7 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name, model in watches.EVENT_SCHEMAS.items()
     }
     app.openapi = lambda: build_openapi(  # type: ignore[method-assign]
-        app, {"SlotItem": slot_item, **stream_schemas}
+        app, {"SlotItem": slot_item, **stream_schemas, **component_schemas(SearchQuery)}
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTiming)  # outermost: times and counts every answer

@@ -24,6 +24,7 @@ from app.core.config import Settings
 from app.core.db import (
     create_engine,
     get_search_session,
+    get_search_session_opener,
     get_search_sessions,
     get_session,
     plain_url,
@@ -146,6 +147,7 @@ def app(settings: Settings, engine: AsyncEngine, session: AsyncSession) -> FastA
 
     app.dependency_overrides[get_session] = test_session
     app.dependency_overrides[get_search_session] = test_session
+    app.dependency_overrides[get_search_session_opener] = lambda: asynccontextmanager(test_session)
     app.dependency_overrides[get_search_sessions] = lambda: None  # dispatch searches in it too
     return app
 

@@ -1,8 +1,8 @@
 """Database engine, sessions and the one-request-one-transaction dependency."""
 
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
@@ -134,3 +134,14 @@ def get_search_sessions(request: Request) -> async_sessionmaker[AsyncSession] | 
 
 SearchSessionsDep = Annotated[async_sessionmaker[AsyncSession] | None, Depends(get_search_sessions)]
 SearchSessionDep = Annotated[AsyncSession, Depends(get_search_session, scope="function")]
+
+# Opens a search session only when one is needed (a search the in-memory index cannot answer).
+SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def get_search_session_opener(request: Request) -> SessionOpener:
+    sessionmaker = request.app.state.search_sessionmaker
+    return lambda: search_session(sessionmaker)
+
+
+SearchSessionOpenerDep = Annotated[SessionOpener, Depends(get_search_session_opener)]

@@ -63,6 +63,7 @@ async def dispatch(
             settings=request.app.state.settings,
             search_sessions=search_sessions,
             index=getattr(request.app.state, "search_index", None),
+            audit_sink=getattr(request.app.state, "audit_buffer", None),
         )
         if isinstance(outcome, dispatching.NoFreeSlotFound):
             return _problem(request, _no_free_slot(outcome))

@@ -1,29 +1,43 @@
+"""POST /v1/searches, on a lean path (issue 15): the body parsed once from its bytes, the
+in-memory index read without a database connection, the answer serialised once.
+
+The SQL search answers while the index is not usable (`search.index.live.serving`); only then is
+a connection of the searches' pool taken.
+"""
+
 from fastapi import APIRouter, Request, Response
 
 from app.core.auth import RegulatorDep
-from app.core.db import SearchSessionDep
+from app.core.body import parse_json_body, request_body_of
+from app.core.db import SearchSessionOpenerDep
 from app.schemas.search import SearchQuery, SearchResult
+from app.services.search.index.live import serving
 from app.services.search.service import find_candidates
 
 router = APIRouter(prefix="/v1/searches", tags=["dispatch"])
 
 
-@router.post("", response_model=SearchResult)
+@router.post("", response_model=SearchResult, openapi_extra=request_body_of(SearchQuery))
 async def search(
-    body: SearchQuery,
     request: Request,
-    # The key first: a refused caller never takes a connection from the searches' pool.
+    # The key first: a refused caller never has its body read nor takes a connection.
     regulator: RegulatorDep,
-    session: SearchSessionDep,
+    open_session: SearchSessionOpenerDep,
 ) -> Response:
     """Ranked free slots near a patient, best first, in the regulator's territories."""
-    result = await find_candidates(
-        session,
-        regulator,
-        body,
-        settings=request.app.state.settings,
-        plans_per_execution=True,
-        index=getattr(request.app.state, "search_index", None),
-    )
+    query = parse_json_body(SearchQuery, await request.body())
+    state = request.app.state
+    settings = state.settings
+    index = serving(getattr(state, "search_index", None))
+    sink = getattr(state, "audit_buffer", None)
+    if index is not None and sink is not None:
+        result = await find_candidates(
+            None, regulator, query, settings=settings, index=index, audit_sink=sink
+        )
+    else:
+        async with open_session() as session:
+            result = await find_candidates(
+                session, regulator, query, settings=settings, plans_per_execution=True, index=index
+            )
     # Built and checked by the service already: serialised once, not validated again.
     return Response(result.model_dump_json(), media_type="application/json")

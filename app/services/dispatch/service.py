@@ -30,9 +30,9 @@ from app.services.audit import record as audit
 from app.services.dispatch.errors import DispatchContention
 from app.services.holds import lifecycle as holds
 from app.services.holds.take import BudgetSpent, WaitBudget, take_first_free
-from app.services.search.index.live import SearchIndex
+from app.services.search.index.live import SearchIndex, serving
 from app.services.search.reference import open_reference
-from app.services.search.service import find_candidates
+from app.services.search.service import AuditSink, find_candidates
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ async def dispatch(
     settings: Settings | None = None,
     search_sessions: async_sessionmaker[AsyncSession] | None = None,
     index: SearchIndex | None = None,
+    audit_sink: AuditSink | None = None,
 ) -> DispatchOut | NoFreeSlotFound:
     """Search and hold the best free candidate for the regulator (rules: module doc).
 
@@ -66,7 +67,9 @@ async def dispatch(
     cipher = cipher_for(settings.patient_data_key)
     query = SearchQuery.model_validate(data.model_dump(exclude={"ttl_seconds"}))
     while True:
-        result = await _search(session, search_sessions, principal, query, now, settings, index)
+        result = await _search(
+            session, search_sessions, principal, query, now, settings, index, audit_sink
+        )
         ids = [c.slot_id for c in result.candidates]
         search = open_reference(cipher, principal.client_id, result.search_id)
         try:
@@ -106,11 +109,21 @@ async def _search(
     now: datetime | None,
     settings: Settings,
     index: SearchIndex | None,
+    audit_sink: AuditSink | None,
 ) -> SearchResult:
-    if search_sessions is None or (index is not None and index.usable_now()):
+    reading = serving(index)
+    if reading is not None:
         return await find_candidates(
-            session, principal, query, now=now, settings=settings, index=index
+            session,
+            principal,
+            query,
+            now=now,
+            settings=settings,
+            index=reading,
+            audit_sink=audit_sink,
         )
+    if search_sessions is None:
+        return await find_candidates(session, principal, query, now=now, settings=settings)
     async with search_session(search_sessions) as searching:
         return await find_candidates(
             searching, principal, query, now=now, settings=settings, plans_per_execution=True

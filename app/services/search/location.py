@@ -16,13 +16,21 @@ async def patient_location(
     if isinstance(location, LatLon):
         return location.lat, location.lon
     row = (await session.execute(_CENTROID_SQL, {"code": location.insee_code})).one_or_none()
+    return centroid_or_refuse(location, None if row is None else (row.lat, row.lon))
+
+
+def centroid_or_refuse(
+    location: InseeLocation, point: tuple[float | None, float | None] | None
+) -> tuple[float, float]:
+    """The commune's centroid `point` (None: no such commune; (None, None): none loaded)."""
     where = "body.location.insee_code"
-    if row is None:
+    if point is None:
         raise InvalidInput(f"no commune has the INSEE code {location.insee_code}", location=where)
-    if row.lat is None:
+    lat, lon = point
+    if lat is None or lon is None:
         raise InvalidInput(
             f"no centroid is loaded for commune {location.insee_code}; "
             "an admin loads them with PUT /v1/communes/centroids",
             location=where,
         )
-    return float(row.lat), float(row.lon)
+    return float(lat), float(lon)

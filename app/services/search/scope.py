@@ -2,7 +2,9 @@
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +34,21 @@ _TERRITORIES_SQL = text(
 # Territory settings change rarely: each process keeps them as long as it trusts an API key
 # (API_KEY_CACHE_SECONDS), which saves a query a search.
 _territory_cache: dict[frozenset[uuid.UUID], tuple[float, list[TerritoryScope]]] = {}
+
+
+def territories_in(
+    territories: Mapping[uuid.UUID, Any], principal: Principal
+) -> list[TerritoryScope]:
+    """`territories_of` from a directory in memory (the search index's): same rows, same order."""
+    found = [territories.get(t) for t in principal.territory_ids]
+    return sorted(
+        (
+            TerritoryScope(t.id, t.departement, t.timezone, t.radius_km, t.enlargement_km)
+            for t in found
+            if t is not None and t.active
+        ),
+        key=lambda t: t.id,
+    )
 
 
 async def territories_of(

@@ -22,8 +22,9 @@ Rules (issue 4):
   search's time and the distance to the held slot (the indicators' facts).
 """
 
+import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import text
@@ -32,9 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.core.config import Settings, get_settings
 from app.core.crypto import cipher_for
-from app.core.metrics import SEARCH_ANSWERS
 from app.schemas.search import (
     Candidate,
+    LatLon,
     ProfessionalBrief,
     SearchQuery,
     SearchResult,
@@ -42,13 +43,13 @@ from app.schemas.search import (
     WindowOut,
 )
 from app.services.audit import record as audit
-from app.services.search.index.live import SearchIndex
 from app.services.search.index.query import IndexQuery, search_index
-from app.services.search.location import patient_location
+from app.services.search.index.store import FreeSlots
+from app.services.search.location import centroid_or_refuse, patient_location
 from app.services.search.radius import search_radius
 from app.services.search.ranking import GROUPS, explain
 from app.services.search.reference import SearchReference, seal_reference
-from app.services.search.scope import TerritoryScope, territories_of
+from app.services.search.scope import TerritoryScope, territories_in, territories_of
 from app.services.search.sql import RANKED_SLOTS_SQL, SEARCH_SQL
 from app.services.search.travel_time import (
     OsrmTravelTimes,
@@ -58,6 +59,31 @@ from app.services.search.travel_time import (
 from app.services.search.window import resolve_window
 
 ALL_MODALITIES = ["AMB", "HH", "VR"]
+
+
+class IndexView(Protocol):
+    """What a search reads of the search index (`search.index.live.SearchIndex`)."""
+
+    @property
+    def slots(self) -> FreeSlots | None: ...
+
+
+class AuditSink(Protocol):
+    """Where an index-served search leaves its audit event (`audit.buffer.AuditBuffer`)."""
+
+    def add(
+        self,
+        actor_client_id: uuid.UUID | None,
+        actor: str,
+        action: str,
+        resource_type: str,
+        resource_id: str | None,
+        territory_id: uuid.UUID | None,
+        detail: dict[str, Any],
+        occurred_at: datetime,
+    ) -> None: ...
+
+
 ENOUGH_CANDIDATES = 5
 
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -88,7 +114,7 @@ async def _road_filter(
 
 
 async def find_candidates(
-    session: AsyncSession,
+    session: AsyncSession | None,
     principal: Principal,
     query: SearchQuery,
     *,
@@ -96,18 +122,32 @@ async def find_candidates(
     settings: Settings | None = None,
     travel_times: OsrmTravelTimes | None = None,
     plans_per_execution: bool = False,
-    index: SearchIndex | None = None,
+    index: IndexView | None = None,
+    audit_sink: AuditSink | None = None,
 ) -> SearchResult:
     """Ranked free slots near the patient in the principal's territories (rules: module doc).
 
     `travel_times` overrides the provider configured by OSRM_URL (tests, benchmarks). `index`:
-    the process's in-memory index, read instead of the SQL statement while it is usable (same
-    answer: `search.index.query`).
+    the process's in-memory index (`search.index`, the caller judged it usable: `serving`),
+    read instead of the SQL statement, with the same answer; then the patient's commune and the
+    territories come from its directory, and nothing touches `session` when `audit_sink` takes
+    the audit event (the search's buffered trail).
     """
     now = now or datetime.now(UTC)
     settings = settings or get_settings()
-    lat, lon = await patient_location(session, query.location)
-    territories = await territories_of(session, principal, settings.api_key_cache_seconds)
+    slots = index.slots if index is not None else None
+    if slots is not None:
+        directory = slots.directory
+        if isinstance(query.location, LatLon):
+            lat, lon = query.location.lat, query.location.lon
+        else:
+            code = query.location.insee_code
+            lat, lon = centroid_or_refuse(query.location, directory.centroids.get(code))
+        territories = territories_in(directory.territories, principal)
+    else:
+        session = _needed(session)
+        lat, lon = await patient_location(session, query.location)
+        territories = await territories_of(session, principal, settings.api_key_cache_seconds)
     window = resolve_window(query.window, now, sorted({t.timezone for t in territories}))
     radius = search_radius(territories)
     modalities = query.modalities or ALL_MODALITIES
@@ -144,12 +184,10 @@ async def find_candidates(
         base_radius_m=radius.base_km * 1000,
         enough=min(ENOUGH_CANDIDATES, query.limit),
     )
-    reason = "disabled" if index is None else index.unusable(window.end)
-    from_index = reason is None and territories and index is not None and index.slots
     # Without a road filter the statement writes its own audit event (one round trip); with
     # one, the count is known only after the filter, so the event is written after it; the
     # index's answers are audited after it too.
-    audited_in_sql = provider is None and not from_index
+    audited_in_sql = provider is None and slots is None
     if audited_in_sql:
         params.update(
             **audit.actor_params(principal),
@@ -157,11 +195,11 @@ async def find_candidates(
             audit_detail=orjson.dumps(_audit_detail(territories, query)).decode(),
         )
     rows: list[Any] = []
-    if from_index and index is not None and index.slots is not None:
-        SEARCH_ANSWERS.labels("index", "").inc()
-        rows = list(search_index(index.slots, _index_query(params))[0])
+    if slots is not None:
+        if territories:
+            rows = list(search_index(slots, _index_query(params))[0])
     elif territories:  # a client without territories sees nothing (and costs no query)
-        SEARCH_ANSWERS.labels("sql", reason or "").inc()
+        session = _needed(session)
         if not plans_per_execution:
             # A generic plan of the search cannot see its radius, window or modalities and runs
             # far slower; the search's own pool sets this per connection (app/core/db.py).
@@ -193,20 +231,41 @@ async def find_candidates(
         ),
     )
     if not (audited_in_sql and territories):
-        await audit.record(
-            session,
-            principal,
-            "search.run",
-            "search",
-            territory_id=territories[0].id if len(territories) == 1 else None,
-            detail={
-                "candidates": len(result.candidates),
-                "radius_km": result.radius_km,
-                "enlarged": result.enlarged,
-                **_audit_detail(territories, query),
-            },
-        )
+        territory_id = territories[0].id if len(territories) == 1 else None
+        detail = {
+            "candidates": len(result.candidates),
+            "radius_km": result.radius_km,
+            "enlarged": result.enlarged,
+            **_audit_detail(territories, query),
+        }
+        if audit_sink is not None:
+            audit_sink.add(
+                principal.client_id,
+                principal.label,
+                "search.run",
+                "search",
+                None,
+                territory_id,
+                detail,
+                now,
+            )
+        else:
+            await audit.record(
+                _needed(session),
+                principal,
+                "search.run",
+                "search",
+                territory_id=territory_id,
+                detail=detail,
+            )
     return result
+
+
+def _needed(session: AsyncSession | None) -> AsyncSession:
+    """The session, where the search needs one (only the index path with a sink has none)."""
+    if session is None:
+        raise RuntimeError("a search outside the index needs a database session")
+    return session
 
 
 def _index_query(params: dict[str, Any]) -> IndexQuery:

@@ -40,7 +40,7 @@ _PROFESSIONALS = (
     "FROM professionals ORDER BY id"
 )
 _CLIENTS = "SELECT id, active FROM api_clients ORDER BY id"
-_COMMUNES = "SELECT insee_code, lat, lon FROM communes WHERE lat IS NOT NULL"
+_COMMUNES = "SELECT insee_code, lat, lon FROM communes"
 _SLOT_COLUMNS = (
     "id, site_id, professional_id, source_client_id, start_at, end_at, modality, status, "
     "hold_expires_at"

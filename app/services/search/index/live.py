@@ -34,7 +34,7 @@ import asyncpg
 from app.core.background import NEVER, Stopping
 from app.core.config import Settings
 from app.core.db_faults import Backoff, log_background_failure
-from app.core.metrics import SEARCH_INDEX_LAG, SEARCH_INDEX_SLOTS
+from app.core.metrics import SEARCH_ANSWERS, SEARCH_INDEX_LAG, SEARCH_INDEX_SLOTS
 from app.services.search.index.feed import (
     CHANGES_CHANNEL,
     DIRECTORY_CHANNEL,
@@ -48,6 +48,16 @@ from app.services.search.window import MAX_AHEAD
 logger = logging.getLogger(__name__)
 
 _DROP_STARTED_EVERY = 60.0
+
+
+def serving(index: "SearchIndex | None") -> "SearchIndex | None":
+    """`index` if a search may read it now, else None (the SQL search answers); counted."""
+    reason = "disabled" if index is None else index.unusable(datetime.now(UTC) + MAX_AHEAD)
+    if reason is not None:
+        SEARCH_ANSWERS.labels("sql", reason).inc()
+        return None
+    SEARCH_ANSWERS.labels("index", "").inc()
+    return index
 
 
 class SearchIndex:
@@ -70,10 +80,6 @@ class SearchIndex:
 
     def lag(self) -> float:
         return time.monotonic() - self.fresh_at
-
-    def usable_now(self) -> bool:
-        """Whether a search of the longest window (now + 72 h) may read the index now."""
-        return self.unusable(datetime.now(UTC) + MAX_AHEAD) is None
 
     def unusable(self, window_end: datetime) -> str | None:
         """Why a search ending at `window_end` may not read the index now, or None."""

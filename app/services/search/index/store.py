@@ -110,7 +110,7 @@ class Directory:
     by_rpps: dict[str, int]
     sources: list[bool]  # active, by source index
     source_index: dict[uuid.UUID, int]
-    centroids: dict[str, tuple[float, float]]
+    centroids: dict[str, tuple[float | None, float | None]]  # (None, None): none loaded
     territory_sites: dict[uuid.UUID, TerritorySites] = field(default_factory=dict)
     # Each active site's position in its territory's arrays (-1: inactive).
     site_pos: list[int] = field(default_factory=list)
@@ -174,11 +174,7 @@ class Directory:
             by_rpps={p.rpps: p.idx for p in pros},
             sources=[bool(r["active"]) for r in clients],
             source_index={r["id"]: i for i, r in enumerate(clients)},
-            centroids={
-                r["insee_code"]: (float(r["lat"]), float(r["lon"]))
-                for r in communes
-                if r["lat"] is not None
-            },
+            centroids={r["insee_code"]: (r["lat"], r["lon"]) for r in communes},
         )
         grouped: dict[uuid.UUID, list[SiteRecord]] = {}
         for s in site_records:
