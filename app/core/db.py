@@ -139,9 +139,18 @@ SearchSessionDep = Annotated[AsyncSession, Depends(get_search_session, scope="fu
 SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
-def get_search_session_opener(request: Request) -> SessionOpener:
+async def get_search_session_opener(request: Request) -> SessionOpener:
     sessionmaker = request.app.state.search_sessionmaker
     return lambda: search_session(sessionmaker)
 
 
 SearchSessionOpenerDep = Annotated[SessionOpener, Depends(get_search_session_opener)]
+
+
+async def get_session_opener(request: Request) -> SessionOpener:
+    """A session of the main pool, opened only if needed (the API key not in the cache)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker
+
+
+SessionOpenerDep = Annotated[SessionOpener, Depends(get_session_opener)]
