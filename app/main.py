@@ -43,6 +43,7 @@ from app.routers import (
     watches,
 )
 from app.schemas.slot import SlotItem
+from app.services.audit.buffer import AuditBuffer
 from app.services.fhir.appointment_worker import AppointmentWorker
 from app.services.sweeper import run_sweeper
 from app.services.watches.hub import WatchHub
@@ -67,10 +68,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search_engine = create_engine(url, settings, plans_per_execution=True)
         app.state.search_engine = search_engine
         app.state.search_sessionmaker = create_sessionmaker(search_engine)
-        # Expired holds, en-sus requests and idempotency records: swept in every process
-        # (leased with SKIP LOCKED).
         background = BackgroundWork()
         stopping = background.stopping
+        # The searches' audit events: buffered in the process, written by COPY at least every
+        # AUDIT_FLUSH_INTERVAL_SECONDS, and once more at shutdown (app/services/audit/buffer.py).
+        app.state.audit_buffer = AuditBuffer(
+            engine,
+            flush_interval_seconds=settings.audit_flush_interval_seconds,
+            flush_rows=settings.audit_flush_rows,
+            max_rows=settings.audit_buffer_max_rows,
+        )
+        background.start("audit-buffer", app.state.audit_buffer.run(stopping))
+        # Expired holds, en-sus requests and idempotency records: swept in every process
+        # (leased with SKIP LOCKED).
         background.start(
             "expiry-sweeper",
             run_sweeper(
@@ -113,7 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            # After uvicorn let the requests in flight finish: each loop ends its unit of work.
+            # After uvicorn let the requests in flight finish: each loop ends its unit of work
+            # (the audit buffer writes what waits), before the engines go.
             await background.stop(settings.shutdown_grace_seconds)
             await engine.dispose()
             await search_engine.dispose()
