@@ -123,7 +123,10 @@ class AuditBuffer:
                 orjson.dumps(detail if detail is not None else {}, default=str).decode(),
                 occurred_at,
             )
-            if self.waiting >= self._max_rows and self._rows:
+            # The rows of a COPY under way are older still: if it fails they come back in front
+            # and the bound is applied again (`_trim`), so at most `max_rows` wait once it ends
+            # (and `max_rows + flush_rows` are in memory meanwhile).
+            if len(self._rows) >= self._max_rows:
                 self._rows.popleft()
                 AUDIT_ROWS_DROPPED.labels("overflow").inc()
             self._rows.append(row)
