@@ -88,6 +88,7 @@ class AuditBuffer:
         self._copying = 0  # rows taken out of `_rows` by the COPY under way
         self._failing = False  # the last COPY failed: wait out the back-off, whatever waits
         self._wake = asyncio.Event()
+        self._draining = asyncio.Lock()
 
     @property
     def waiting(self) -> int:
@@ -136,8 +137,8 @@ class AuditBuffer:
         except Exception as exc:  # the request path must never fail for its audit row
             with contextlib.suppress(Exception):
                 AUDIT_ROWS_DROPPED.labels("invalid").inc()
-                # The type only: a value might be anything the caller passed.
-                logger.error("search audit row refused (%s: %s)", type(exc).__name__, exc)
+                # The type only: its message might quote a value the caller passed.
+                logger.error("search audit row refused (%s)", type(exc).__name__)
 
     async def run(self, stopping: Stopping = NEVER) -> None:
         """Write what waits until the process stops, then write the rest once (see the module)."""
@@ -169,13 +170,14 @@ class AuditBuffer:
             await asyncio.wait_for(self._wake.wait(), max(0.0, deadline - loop.time()))
 
     async def _drain(self) -> bool:
-        while self._rows:
-            if not await self._copy_batch():
-                self._failing = True
-                return False
-            self._failing = False
-            self._backoff.succeeded()
-        return True
+        async with self._draining:  # `flush` beside the loop: one COPY at a time
+            while self._rows:
+                if not await self._copy_batch():
+                    self._failing = True
+                    return False
+                self._failing = False
+                self._backoff.succeeded()
+            return True
 
     async def _copy_batch(self) -> bool:
         """COPY the oldest `flush_rows` rows; if it fails they go back in front (oldest first)."""

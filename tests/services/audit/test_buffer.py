@@ -387,3 +387,46 @@ async def test_a_served_app_writes_its_waiting_audit_rows_when_it_shuts_down(
         server.should_exit = True
         await asyncio.wait_for(serving, 30)
     assert await count_of(reader, actor) == 25
+
+
+async def test_flush_beside_the_loop_writes_each_row_once(
+    audit_db: str, reader: AsyncEngine
+) -> None:
+    engine = create_engine(audit_db, Settings(database_url=audit_db))
+    buffer = AuditBuffer(engine, flush_interval_seconds=0.01, flush_rows=50)
+    actor = f"flush {uuid.uuid4()}"
+    try:
+        async with running(buffer):
+            for n in range(500):
+                add_search(buffer, actor, n)
+                if n % 100 == 99:
+                    assert await buffer.flush()
+            assert await buffer.flush()
+            assert buffer.waiting == 0
+    finally:
+        await engine.dispose()
+    numbers = [row.detail["n"] for row in await rows_of(reader, actor)]
+    assert numbers == list(range(500))
+
+
+async def test_two_flushes_at_once_copy_one_batch_at_a_time(audit_db: str) -> None:
+    engine = create_engine(audit_db, Settings(database_url=audit_db))
+    buffer = AuditBuffer(engine, flush_rows=10)
+    release, batches = asyncio.Event(), []
+
+    async def slow_copy(batch: list[Any]) -> None:
+        batches.append([orjson.loads(row[6])["n"] for row in batch])
+        await release.wait()
+
+    buffer._copy = slow_copy  # type: ignore[method-assign]
+    for n in range(25):
+        add_search(buffer, "twice", n)
+    flushes = [asyncio.create_task(buffer.flush()) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    assert len(batches) == 1  # the second flush waits for the first
+    assert buffer.waiting == 25
+    release.set()
+    assert await asyncio.gather(*flushes) == [True, True]
+    assert batches == [list(range(10)), list(range(10, 20)), list(range(20, 25))]
+    assert buffer.waiting == 0
+    await engine.dispose()
