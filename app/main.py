@@ -45,6 +45,7 @@ from app.routers import (
 )
 from app.schemas.search import SearchQuery
 from app.schemas.slot import SlotItem
+from app.services.audit.buffer import AuditBuffer
 from app.services.fhir.appointment_worker import AppointmentWorker
 from app.services.search.index.live import SearchIndex
 from app.services.sweeper import run_sweeper
@@ -75,10 +76,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.search_index = None
         if settings.search_index_enabled:
             app.state.search_index = SearchIndex(url, settings)
-        # Expired holds, en-sus requests and idempotency records: swept in every process
-        # (leased with SKIP LOCKED).
         background = BackgroundWork()
         stopping = background.stopping
+        # The searches' audit events: buffered in the process, written by COPY at least every
+        # AUDIT_FLUSH_INTERVAL_SECONDS, and once more at shutdown (app/services/audit/buffer.py).
+        app.state.audit_buffer = AuditBuffer(
+            engine,
+            flush_interval_seconds=settings.audit_flush_interval_seconds,
+            flush_rows=settings.audit_flush_rows,
+            max_rows=settings.audit_buffer_max_rows,
+        )
+        background.start("audit-buffer", app.state.audit_buffer.run(stopping))
+        # Expired holds, en-sus requests and idempotency records: swept in every process
+        # (leased with SKIP LOCKED).
         background.start(
             "expiry-sweeper",
             run_sweeper(
@@ -123,7 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            # After uvicorn let the requests in flight finish: each loop ends its unit of work.
+            # After uvicorn let the requests in flight finish: each loop ends its unit of work
+            # (the audit buffer writes what waits), before the engines go.
             await background.stop(settings.shutdown_grace_seconds)
             await engine.dispose()
             await search_engine.dispose()

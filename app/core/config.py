@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     search_index_max_lag_seconds: float = Field(default=2.0, gt=0, le=300)
     search_index_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     search_index_margin_minutes: float = Field(default=60.0, ge=10, le=24 * 60)
+    # The search audit events (`search.run`) of a process wait in memory and are written by COPY
+    # (app/services/audit/buffer.py): at least every `audit_flush_interval_seconds`, at once when
+    # `audit_flush_rows` wait (also the most one COPY writes). While the database is away at most
+    # `audit_buffer_max_rows` are kept; beyond, the oldest are dropped (and counted).
+    audit_flush_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    audit_flush_rows: int = Field(default=2000, ge=1, le=100_000)
+    audit_buffer_max_rows: int = Field(default=100_000, ge=1, le=10_000_000)
     # Background expiry of holds and en-sus requests, and how long an en-sus request stays open.
     hold_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     # A hold's whole life, renewals included, counted from its creation; at least the longest
@@ -144,6 +151,12 @@ class Settings(BaseSettings):
             "practice_software": self.rate_limit_practice_software,
             "sas_platform": self.rate_limit_sas_platform,
         }
+
+    @model_validator(mode="after")
+    def _audit_buffer_holds_a_flush(self) -> "Settings":
+        if self.audit_buffer_max_rows < self.audit_flush_rows:
+            raise ValueError("AUDIT_BUFFER_MAX_ROWS must be at least AUDIT_FLUSH_ROWS")
+        return self
 
     @model_validator(mode="after")
     def _sas_key_goes_with_its_certificate(self) -> "Settings":

@@ -1,5 +1,5 @@
 """Prometheus metrics: request latency per route template, database pool use, holds and bookings,
-webhook deliveries.
+webhook deliveries, the search audit buffer.
 
 Several uvicorn workers: set `PROMETHEUS_MULTIPROC_DIR` to an empty folder writable by the
 workers before the service starts (and empty it at each start); each worker then writes its
@@ -97,6 +97,29 @@ SEARCH_INDEX_SLOTS = Gauge(
     "snp_search_index_slots",
     "Slots held by each process's search index (the largest over workers).",
     multiprocess_mode="max",
+)
+
+
+# The search audit buffer (app/services/audit/buffer.py): what it wrote, what it dropped, what
+# waits in memory (summed over workers), and its COPYs.
+AUDIT_ROWS_WRITTEN = Counter(
+    "snp_audit_buffer_rows_written", "Search audit events written to the audit trail by COPY."
+)
+AUDIT_ROWS_DROPPED = Counter(
+    "snp_audit_buffer_rows_dropped",
+    "Search audit events lost: overflow (the oldest, beyond AUDIT_BUFFER_MAX_ROWS while the "
+    "database was away), invalid (refused by add), shutdown (unwritten when the process stopped).",
+    ["reason"],
+)
+AUDIT_ROWS_WAITING = Gauge(
+    "snp_audit_buffer_rows_waiting",
+    "Search audit events waiting in memory to be written (summed over workers).",
+    multiprocess_mode="livesum",
+)
+AUDIT_COPIES = Counter(
+    "snp_audit_buffer_copies",
+    "COPYs of the search audit buffer by outcome (written, failed).",
+    ["outcome"],
 )
 
 

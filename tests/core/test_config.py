@@ -74,3 +74,9 @@ def test_idempotency_records_live_at_most_a_day() -> None:
     assert Settings(idempotency_ttl_seconds=86400).idempotency_ttl_seconds == 86400
     with pytest.raises(ValidationError, match="idempotency_ttl_seconds"):
         Settings(idempotency_ttl_seconds=86401)
+
+
+def test_the_audit_buffer_bound_holds_at_least_one_flush() -> None:
+    with pytest.raises(ValidationError, match="AUDIT_BUFFER_MAX_ROWS"):
+        Settings(audit_flush_rows=5000, audit_buffer_max_rows=4999)
+    assert Settings(audit_flush_rows=5000, audit_buffer_max_rows=5000).audit_buffer_max_rows == 5000
