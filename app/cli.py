@@ -252,20 +252,43 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"  API docs:          {base}/docs\n",
             flush=True,
         )
+    workers = args.workers
     # The processes sharing each client's rate limit: this server's workers, unless the
     # operator counts the replicas too (core.rate_limit).
-    os.environ.setdefault("RATE_LIMIT_PROCESSES", str(args.workers))
+    os.environ.setdefault("RATE_LIMIT_PROCESSES", str(workers))
+    # Pools sized for the machine unless set: about 4 connections per core, shared by the
+    # workers (docs/performance.md, "Serving defaults").
+    pool, overflow = recommended_pool(workers)
+    os.environ.setdefault("DB_POOL_SIZE", str(pool))
+    os.environ.setdefault("DB_MAX_OVERFLOW", str(overflow))
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=workers,
         log_level=settings.log_level.lower(),
+        # One line per request costs a search a tenth of its time: off unless ACCESS_LOG=true
+        # (a reverse proxy in front usually logs requests anyway).
+        access_log=settings.access_log,
+        loop="uvloop",
+        http="httptools",
         proxy_headers=True,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
     return 0
+
+
+def default_workers() -> int:
+    """WEB_CONCURRENCY, else one worker per core: each holds its own search index."""
+    configured = os.environ.get("WEB_CONCURRENCY")
+    return int(configured) if configured else max(1, os.cpu_count() or 1)
+
+
+def recommended_pool(workers: int) -> tuple[int, int]:
+    """Each worker's pool and overflow: about 4 connections per core in all, at least 2 each."""
+    size = max(2, (4 * (os.cpu_count() or 2)) // max(1, workers))
+    return size, max(1, size // 2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,7 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="worker processes (default: WEB_CONCURRENCY, else one per core)",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",

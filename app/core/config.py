@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
+    # uvicorn's line per request (`python -m app serve`); off by default (docs/performance.md).
+    access_log: bool = False
     # Search (POST /v1/searches): optional OSRM table API for travel times, else straight line.
     osrm_url: str | None = None
     osrm_timeout_seconds: float = Field(default=0.3, gt=0, le=10)

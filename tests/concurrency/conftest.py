@@ -67,6 +67,8 @@ def running_servers(
     goes to `log_dir` (default: a new temporary folder), `server-0.log` and `server-1.log`."""
     env = {
         **os.environ,
+        # One process per server (the default is one worker per core).
+        "WEB_CONCURRENCY": "1",
         "DATABASE_URL": database_url,
         "APP_ENV": "development",
         "LOG_LEVEL": "WARNING",

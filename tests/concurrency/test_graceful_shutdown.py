@@ -60,6 +60,8 @@ async def test_sigterm_lets_the_writes_in_flight_finish_and_leaves_none_half_don
     log = Path(tempfile.mkdtemp(prefix="snp-sigterm-")) / "server.log"
     env = {
         **os.environ,
+        # One process per server (the default is one worker per core).
+        "WEB_CONCURRENCY": "1",
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "INFO",
         "SHUTDOWN_GRACE_SECONDS": "30",

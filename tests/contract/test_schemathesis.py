@@ -82,6 +82,8 @@ def server(contract_database: str, tmp_path_factory: pytest.TempPathFactory) -> 
     log = tmp_path_factory.mktemp("contract") / "server.log"
     env = {
         **os.environ,
+        # One process per server (the default is one worker per core).
+        "WEB_CONCURRENCY": "1",
         "DATABASE_URL": contract_database,
         "LOG_LEVEL": "WARNING",
         **UNLIMITED_ENV,

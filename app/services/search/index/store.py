@@ -16,7 +16,7 @@ Times are integer microseconds since the epoch (PostgreSQL's own resolution), id
 import bisect
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -33,10 +33,17 @@ def to_us(at: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def from_us(us: int) -> datetime:
-    from datetime import timedelta
+_DATETIMES: dict[int, datetime] = {}
 
-    return EPOCH + timedelta(microseconds=us)
+
+def from_us(us: int) -> datetime:
+    """The instant `us` (cached: slots share their starts and ends)."""
+    found = _DATETIMES.get(us)
+    if found is None:
+        if len(_DATETIMES) > 100_000:
+            _DATETIMES.clear()
+        found = _DATETIMES[us] = EPOCH + timedelta(microseconds=us)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
