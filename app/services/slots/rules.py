@@ -1,9 +1,10 @@
 """The two rules every reader of slots shares, as SQL fragments: *free* and *offered*.
 
 Each is written here once and composed into the statements of the search, the hold, the sweep
-and the slot-state reads; no other module spells them out. Every fragment takes the aliases and
-the time expression of the statement it goes into (all constants of our own services, never
-client input).
+and the slot-state reads; no other module spells them out. The in-memory search index reads
+`free` as `free_in_memory`, its spelling over the index's own fields. Every fragment takes the
+aliases and the time expression of the statement it goes into (all constants of our own
+services, never client input).
 
 - **Free**: the slot's status is `free`, or `held` by a hold that has lapsed (a lapsed hold is
   free again at once, before the sweeper passes), and the slot has not started yet. A slot whose
@@ -28,6 +29,13 @@ def free(slot: str = "s", now: str = "now()") -> str:
         f" AND ({slot}.status = 'free' OR {lapsed_hold(slot, now)})"
         f" AND {slot}.start_at > {now})"
     )
+
+
+def free_in_memory(start_us: int, hold_until_us: int, now_us: int) -> bool:
+    """`free` as the in-memory search index holds a slot (`search.index.store`): only open
+    slots are held there (free, or held with `hold_until_us` its expiry, 0 when free), times
+    in microseconds. The same rule as the SQL fragment above, compared to it by the tests."""
+    return start_us > now_us and (hold_until_us == 0 or hold_until_us < now_us)
 
 
 def site_offered(site: str = "si", territories: str = ":territories") -> str:

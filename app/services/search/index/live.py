@@ -48,6 +48,7 @@ from app.services.search.window import MAX_AHEAD
 logger = logging.getLogger(__name__)
 
 _DROP_STARTED_EVERY = 60.0
+_LOAD_SLICE = 20_000
 
 
 def serving(index: "SearchIndex | None") -> "SearchIndex | None":
@@ -101,7 +102,11 @@ class SearchIndex:
         until = now + MAX_AHEAD + self._margin
         snapshot = await read_snapshot(connection, now, until)
         slots = FreeSlots(snapshot.directory, to_us(until))
-        slots.load(snapshot.slots)
+        # In slices, so the process keeps answering (from the old index, or SQL) meanwhile.
+        rows = snapshot.slots
+        for first in range(0, len(rows), _LOAD_SLICE):
+            slots.load(rows[first : first + _LOAD_SLICE])
+            await asyncio.sleep(0)
         self.slots, self.version, self.cursor = slots, snapshot.version, snapshot.cursor
         self.fresh_at = began
         self.loaded_in = time.monotonic() - began

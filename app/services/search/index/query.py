@@ -38,6 +38,7 @@ from app.services.search.index.store import (
     from_us,
     to_us,
 )
+from app.services.slots.rules import free_in_memory as is_free
 
 GROUP_SPAN = 1_000_000.0  # groups apart in one number, as `search.sql`'s key
 
@@ -221,9 +222,9 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
                 start, slot, meta, hold = e
                 if start >= end:
                     break
-                if meta.professional != mt_professional or start <= now:
+                if meta.professional != mt_professional or not is_free(start, hold, now):
                     continue
-                if (hold and hold >= now) or meta.modality not in s.mods:
+                if meta.modality not in s.mods:
                     continue
                 if not sources[meta.source]:
                     continue
@@ -234,7 +235,6 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
                     mt.append((0, score, start, slot, e, distance))
 
     # The radius: the SQL's `near`, nearest sites first.
-    order = np.argsort(all_dist, kind="stable")
     radii = q.radii_m
     counts = [0] * len(radii)
     for c in mt:
@@ -244,7 +244,7 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
         chosen = radii[0]
     else:
         rows = 0
-        for k in order[: q.site_cap].tolist():
+        for k in _nearest(all_dist, q.site_cap).tolist():
             distance = float(all_dist[k])
             if not vr_asked and distance > max_radius:
                 break
@@ -259,7 +259,7 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
                 start, _slot, meta, hold = entries[j]
                 if start >= end:
                     break
-                if start <= now or (hold and hold >= now) or meta.modality not in s.mods:
+                if not is_free(start, hold, now) or meta.modality not in s.mods:
                     continue
                 if not sources[meta.source] or not s.group(meta.professional):
                     continue
@@ -335,6 +335,15 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
     return [_row(d, c, radius) for c in best], radius
 
 
+def _nearest(distances: np.ndarray, count: int) -> np.ndarray:
+    """The positions of the `count` smallest distances, nearest first."""
+    if len(distances) > count:
+        part = np.argpartition(distances, count - 1)[:count]
+        result: np.ndarray = part[np.argsort(distances[part], kind="stable")]
+        return result
+    return np.argsort(distances, kind="stable")
+
+
 def _start(entry: Entry) -> int:
     return entry[0]
 
@@ -375,7 +384,7 @@ def _teleconsultations(
         start, slot, meta, hold = e
         if start >= s.window_end:
             break
-        if start <= now or (hold and hold >= now) or not sources[meta.source]:
+        if not is_free(start, hold, now) or not sources[meta.source]:
             continue
         site = meta.site
         record = sites[site]
@@ -427,7 +436,7 @@ def _in_person(
         score = (start - now) / 60_000_000 + travel
         if bound is not None and (1, score) > bound:
             break  # every later slot here scores worse than the answer's last
-        if start <= now or (hold and hold >= now) or meta.modality == VR:
+        if not is_free(start, hold, now) or meta.modality == VR:
             continue
         if meta.modality not in s.mods or not sources[meta.source]:
             continue
