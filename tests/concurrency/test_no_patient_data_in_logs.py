@@ -80,6 +80,7 @@ async def test_a_full_flow_logs_no_patient_field(
         world = await committed(build)
         env = {
             "LOG_LEVEL": "DEBUG",
+            "ACCESS_LOG": "true",  # the access log too (off by default)
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             "WEBHOOK_RETRY_DELAYS_SECONDS": "[0.3]",
         }
