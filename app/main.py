@@ -43,6 +43,7 @@ from app.routers import (
     territories,
     watches,
 )
+from app.schemas.dispatch import DispatchRequest
 from app.schemas.search import SearchQuery
 from app.schemas.slot import SlotItem
 from app.services.audit.buffer import AuditBuffer
@@ -161,7 +162,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name, model in watches.EVENT_SCHEMAS.items()
     }
     app.openapi = lambda: build_openapi(  # type: ignore[method-assign]
-        app, {"SlotItem": slot_item, **stream_schemas, **component_schemas(SearchQuery)}
+        app,
+        {
+            "SlotItem": slot_item,
+            **stream_schemas,
+            **component_schemas(SearchQuery),
+            **component_schemas(DispatchRequest),
+        },
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTiming)  # outermost: times and counts every answer

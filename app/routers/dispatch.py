@@ -2,6 +2,7 @@ from fastapi import APIRouter, Request, status
 from starlette.responses import Response
 
 from app.core.auth import RegulatorDep
+from app.core.body import parse_json_body, request_body_of
 from app.core.db import SearchSessionsDep, SessionDep
 from app.core.errors import problem_response
 from app.core.openapi import problems
@@ -40,10 +41,10 @@ def _no_free_slot(outcome: dispatching.NoFreeSlotFound) -> NoFreeSlot:
         },
         **problems(503),
     },
+    openapi_extra=request_body_of(DispatchRequest),
 )
 async def dispatch(
     request: Request,
-    body: DispatchRequest,
     session: SessionDep,
     regulator: RegulatorDep,
     search_sessions: SearchSessionsDep,
@@ -52,8 +53,10 @@ async def dispatch(
     """Search and hold the best free slot in one call; 404 `no-free-slot` when none is free.
 
     The 404 is answered, not raised, so the transaction commits and the search's audit is kept;
-    an Idempotency-Key that got it stays free for a retry.
+    an Idempotency-Key that got it stays free for a retry. The body is parsed once from its
+    bytes (`core/body`), after the key.
     """
+    body = parse_json_body(DispatchRequest, await request.body())
 
     async def produce() -> DispatchOut | Response:
         outcome = await dispatching.dispatch(
