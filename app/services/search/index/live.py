@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 _DROP_STARTED_EVERY = 60.0
 _LOAD_SLICE = 20_000
+_STATEMENT_TIMEOUT_SECONDS = 60.0
 
 
 def serving(index: "SearchIndex | None") -> "SearchIndex | None":
@@ -158,6 +159,9 @@ class SearchIndex:
             self._url,
             server_settings={"application_name": "snp-search-index"},
             timeout=self._settings.db_connect_timeout_seconds,
+            # A pass stuck on a dead connection is given up (and the connection reopened); the
+            # searches go to SQL meanwhile. Long enough for a national load.
+            command_timeout=_STATEMENT_TIMEOUT_SECONDS,
         )
         try:
             await connection.add_listener(CHANGES_CHANNEL, self._woken)
