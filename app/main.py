@@ -173,6 +173,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTiming)  # outermost: times and counts every answer
     for module in (
+        # The hot paths first: a request is matched against the routes in this order.
+        searches,
+        dispatch,
         health,
         territories,
         professionals,
@@ -181,12 +184,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         deliveries,
         audit_events,
         metrics,
-        searches,
         communes,
         slots,
         holds,
         bookings,
-        dispatch,
         requests,
         events,
         indicators,
