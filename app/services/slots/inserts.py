@@ -32,7 +32,7 @@ _INSERT_SKIPPING = text(
     f"""
     INSERT INTO slots ({", ".join(COLUMNS)})
     SELECT i.slot_id, CAST(:source AS uuid), i.external_id, i.professional_id, i.site_id,
-           i.start_at, i.end_at, i.modality, {LABELS}, i.booking_url
+           i.start_at, i.end_at, i.modality, {LABELS}, i.booking_url, i.digest
     FROM {ROWS}
     ORDER BY i.external_id
     ON CONFLICT DO NOTHING
