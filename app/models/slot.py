@@ -32,6 +32,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def digest_prefix(professional_id: uuid.UUID, site_id: uuid.UUID) -> bytes:
+    """The first part of `slot_digest`'s input (shared by every slot of a professional and site)."""
+    return professional_id.bytes + site_id.bytes
+
+
 def slot_digest(
     professional_id: uuid.UUID,
     site_id: uuid.UUID,
@@ -40,25 +45,29 @@ def slot_digest(
     modality: str,
     labels: Iterable[str],
     booking_url: str | None,
+    *,
+    prefix: bytes | None = None,
 ) -> bytes:
     """SHA-256 of a slot's canonical pushed fields: equal digests, equal slots.
 
-    Canonical: times as integer microseconds since the epoch (any offset, one instant), labels
-    distinct and in code-point order, an absent URL told from any URL. Migration 0017 computes
-    the same bytes in SQL (`DIGEST_SQL`) for the rows stored before it.
+    Canonical: the two ids as their 16 bytes, the times as big-endian 64-bit microseconds since
+    the epoch (any offset, one instant), then modality, labels (distinct, in code-point order,
+    joined by commas) and `-` or `+url`, UTF-8 and NUL-separated (text cannot hold a NUL).
+    Migration 0017 computes the same bytes in SQL (`DIGEST_SQL`) for the rows stored before it.
+    `prefix`: `digest_prefix(professional_id, site_id)`, if the caller has it already.
     """
-    canonical = "|".join(
+    head = prefix if prefix is not None else digest_prefix(professional_id, site_id)
+    times = ((start_at - _EPOCH) // _MICROSECOND).to_bytes(8, "big", signed=True) + (
+        (end_at - _EPOCH) // _MICROSECOND
+    ).to_bytes(8, "big", signed=True)
+    tail = "\x00".join(
         (
-            str(professional_id),
-            str(site_id),
-            str((start_at - _EPOCH) // _MICROSECOND),
-            str((end_at - _EPOCH) // _MICROSECOND),
             modality,
             ",".join(sorted(set(labels))),
             "-" if booking_url is None else "+" + booking_url,
         )
     )
-    return hashlib.sha256(canonical.encode()).digest()
+    return hashlib.sha256(head + times + tail.encode()).digest()
 
 
 class Slot(Base):

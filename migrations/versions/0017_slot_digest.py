@@ -24,18 +24,20 @@ down_revision: str | None = "0016_search_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The SQL twin of `app.models.slot.slot_digest` (a test holds them equal): times as integer
-# microseconds since the epoch, labels distinct and in code-point order, the URL marked present.
+# The SQL twin of `app.models.slot.slot_digest` (a test holds them equal): the ids' 16 bytes,
+# the times as big-endian int8 microseconds since the epoch, then modality, labels (distinct, in
+# code-point order) and the URL marked present, UTF-8 and NUL-separated.
 DIGEST_SQL = """
-    sha256(convert_to(
-        professional_id::text || '|' || site_id::text || '|'
-        || (extract(epoch FROM start_at) * 1000000)::bigint::text || '|'
-        || (extract(epoch FROM end_at) * 1000000)::bigint::text || '|'
-        || modality || '|'
-        || array_to_string(
-               ARRAY(SELECT DISTINCT l COLLATE "C" FROM unnest(labels) AS l ORDER BY 1), ',')
-        || '|' || CASE WHEN booking_url IS NULL THEN '-' ELSE '+' || booking_url END,
-        'UTF8'))
+    sha256(
+        uuid_send(professional_id) || uuid_send(site_id)
+        || int8send((extract(epoch FROM start_at) * 1000000)::bigint)
+        || int8send((extract(epoch FROM end_at) * 1000000)::bigint)
+        || convert_to(modality, 'UTF8') || '\\x00'::bytea
+        || convert_to(array_to_string(
+               ARRAY(SELECT DISTINCT l COLLATE "C" FROM unnest(labels) AS l ORDER BY 1), ','),
+               'UTF8')
+        || '\\x00'::bytea
+        || convert_to(CASE WHEN booking_url IS NULL THEN '-' ELSE '+' || booking_url END, 'UTF8'))
 """
 
 _DIGESTED = "professional_id, site_id, start_at, end_at, modality, labels, booking_url"

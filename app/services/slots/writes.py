@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
-from app.models.slot import slot_digest
+from app.models.slot import digest_prefix, slot_digest
+from app.services.outbox.events import driver_connection
 from app.services.outbox.tail import written_with
 from app.services.slots.inserts import insert_new
 from app.services.slots.intake import CheckedItem
@@ -61,13 +62,11 @@ _REFERENCES = text(
 # key, whatever the table's size. Nothing is decided on it that a concurrent change could
 # make wrong: an unchanged or conflicting item writes nothing (the push is ordered before a
 # hold that commits after this snapshot), and every other item is re-read locked below.
-_STORED = text(
-    """
+_STORED = """
     SELECT s.external_id, s.id, s.status, s.digest
-    FROM unnest(CAST(:external_id AS text[])) AS k(external_id)
-    JOIN slots s ON s.source_client_id = :source AND s.external_id = k.external_id
-    """
-)
+    FROM unnest($2::text[]) AS k(external_id)
+    JOIN slots s ON s.source_client_id = $1 AND s.external_id = k.external_id
+"""
 
 # The stored rows that the push may change, locked (in external id order, so two pushes of
 # one source cannot deadlock) until the transaction ends: a hold cannot slip between this read
@@ -133,20 +132,25 @@ async def apply_items(
     pairs = sorted({(c.item.professional_rpps, c.item.site_id) for c in candidates})
     # Each pair is judged once, not once an item (5,000 items share a few hundred pairs).
     references = {
-        (r.rpps, r.site_id): (r, _reference_problem(r, principal))
+        (r.rpps, r.site_id): (
+            r,
+            _reference_problem(r, principal),
+            r.professional_id and digest_prefix(r.professional_id, r.site_id),
+        )
         for r in await session.execute(
             _REFERENCES, {"rpps": [p[0] for p in pairs], "site_id": [p[1] for p in pairs]}
         )
     }
-    keys = [c.item.external_id for c in candidates]
+    # Read straight from the driver: 5,000 records without a result layer over them.
+    driver = await driver_connection(session)
     stored = {
-        r.external_id: r
-        for r in await session.execute(_STORED, {"source": source, "external_id": keys})
+        r["external_id"]: r
+        for r in await driver.fetch(_STORED, source, [c.item.external_id for c in candidates])
     }
     to_lock: list[ResolvedItem] = []
     for candidate in candidates:
         index, item = candidate.index, candidate.item
-        ref, problem = references[(item.professional_rpps, item.site_id)]
+        ref, problem, prefix = references[(item.professional_rpps, item.site_id)]
         if problem is not None:
             results[index] = rejected(index, item.external_id, *problem)
             continue
@@ -158,17 +162,19 @@ async def apply_items(
             item.modality,
             item.labels,
             item.booking_url,
+            prefix=prefix,
         )
         old = stored.get(item.external_id)
         row = ResolvedItem(index, item, ref.professional_id, ref.territory_id, None, digest)
         if old is None:
             news.append(row)
             continue
-        row.slot_id = old.id
-        if old.status in ("held", "booked"):
-            results[index] = _conflict(row, old.status)
-        elif old.status == "free" and old.digest == digest:
-            results[index] = result(index, item.external_id, "unchanged", old.id)
+        row.slot_id = old["id"]
+        status = old["status"]
+        if status in ("held", "booked"):
+            results[index] = _conflict(row, status)
+        elif status == "free" and old["digest"] == digest:
+            results[index] = result(index, item.external_id, "unchanged", row.slot_id)
         else:
             to_lock.append(row)
     if to_lock:
