@@ -197,7 +197,20 @@ async def copy_batch(conn: asyncpg.Connection, world: World, items: list[dict[st
     return time.perf_counter() - began
 
 
-async def put_batch(http: httpx.AsyncClient, key: str, body: bytes, expect: str) -> float:
+def server_timing(header: str) -> dict[str, float]:
+    """`db` and `total` of a `Server-Timing` header, in seconds (what the service measured)."""
+    out: dict[str, float] = {}
+    for part in header.split(","):
+        name, *params = part.strip().split(";")
+        for param in params:
+            if param.startswith("dur="):
+                out[name] = float(param[4:]) / 1000
+    return out
+
+
+async def put_batch(
+    http: httpx.AsyncClient, key: str, body: bytes, expect: str, timings: list[dict[str, float]]
+) -> float:
     began = time.perf_counter()
     response = await http.put(
         "/v1/slots",
@@ -210,7 +223,13 @@ async def put_batch(http: httpx.AsyncClient, key: str, body: bytes, expect: str)
     counts = response.json()["counts"]
     if counts[expect] != BATCH:
         raise SystemExit(f"expected {BATCH} {expect}, got {counts}")
+    timings.append(server_timing(response.headers.get("server-timing", "")))
     return elapsed
+
+
+def _inside(timing: dict[str, float]) -> str:
+    """The service's own figures (its SQLAlchemy statements only: not the COPYs)."""
+    return f"(server {timing.get('total', 0) * 1000:.0f}, db {timing.get('db', 0) * 1000:.0f})"
 
 
 def start_service(url: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -251,6 +270,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     copy_times: list[float] = []
     create_times: list[float] = []
     repush_times: list[float] = []
+    create_server: list[dict[str, float]] = []
+    repush_server: list[dict[str, float]] = []
     try:
         await wait_ready(base, process)
         conn = await asyncpg.connect(world.url)
@@ -258,12 +279,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=base, timeout=timeout) as http:
             for i, (items, body) in enumerate(zip(all_batches, bodies, strict=True)):
                 copy_times.append(await copy_batch(conn, world, items))
-                create_times.append(await put_batch(http, world.key, body, "created"))
-                repush_times.append(await put_batch(http, world.key, body, "unchanged"))
+                create_times.append(
+                    await put_batch(http, world.key, body, "created", create_server)
+                )
+                repush_times.append(
+                    await put_batch(http, world.key, body, "unchanged", repush_server)
+                )
                 print(
                     f"batch {i + 1}/{len(bodies)}: COPY {copy_times[-1] * 1000:.0f} ms, "
-                    f"PUT {create_times[-1] * 1000:.0f} ms, "
-                    f"re-PUT {repush_times[-1] * 1000:.0f} ms",
+                    f"PUT {create_times[-1] * 1000:.0f} ms {_inside(create_server[-1])}, "
+                    f"re-PUT {repush_times[-1] * 1000:.0f} ms {_inside(repush_server[-1])}",
                     flush=True,
                 )
         await conn.close()
