@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import problem_type
 from app.models import Slot
 from app.models.slot import slot_digest
+from app.services.slots.inserts import new_ids
 from tests.conftest import MakeKey
 from tests.services.slots.test_intake import (
     START,
@@ -276,3 +277,13 @@ async def test_a_slot_written_through_the_orm_carries_its_digest(
     slot.modality = "AMB"
     await session.flush()
     assert (await stored(session, str(slot.id)))["digest"] is None
+
+
+def test_new_slot_ids_are_distinct_random_uuids() -> None:
+    ids = new_ids(2_000)
+    assert len({str(i) for i in ids}) == 2_000
+    for slot_id in ids[:50]:
+        assert isinstance(slot_id, uuid.UUID)
+        parsed = uuid.UUID(str(slot_id))
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert parsed == slot_id
