@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import problem_type
 from app.models import Slot
 from app.models.slot import slot_digest
+from app.services.slots import agenda
 from app.services.slots.inserts import new_ids
 from tests.conftest import MakeKey
 from tests.services.slots.test_intake import (
@@ -287,3 +288,12 @@ def test_new_slot_ids_are_distinct_random_uuids() -> None:
         parsed = uuid.UUID(str(slot_id))
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
         assert parsed == slot_id
+
+
+async def test_a_batch_gets_the_work_mem_of_its_outbox_triggers(
+    session: AsyncSession, world: World
+) -> None:
+    before = await session.scalar(text("SHOW work_mem"))
+    assert before != agenda.BATCH_WORK_MEM
+    await push(session, world.software, item(world, "a", START))
+    assert await session.scalar(text("SHOW work_mem")) == agenda.BATCH_WORK_MEM
