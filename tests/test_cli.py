@@ -224,3 +224,21 @@ async def test_seed_demo_loads_one_cpts_and_can_run_again(server_url: str) -> No
         assert code == 0, err
         assert json.loads(out)["territory_id"] == territory_id
         assert await demo_counts(url) == first
+
+
+def test_serve_builds_the_app_with_the_collector_tuned_for_big_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    import app.main
+    from app import cli
+
+    built = object()
+    monkeypatch.setattr(app.main, "create_app", lambda: built)
+    before = gc.get_threshold()
+    try:
+        assert cli.serving_app() is built
+        assert gc.get_threshold() == (cli.GC_YOUNG_THRESHOLD, *before[1:])
+    finally:
+        gc.set_threshold(*before)

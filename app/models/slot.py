@@ -1,7 +1,21 @@
+import hashlib
 import uuid
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -11,6 +25,49 @@ SLOT_STATUSES = ("free", "held", "booked", "cancelled")
 ACTIVE_SLOT_STATUSES = ("free", "held", "booked")
 MODALITIES = ("AMB", "HH", "VR")
 LABELS = ("PUBLIC", "PRO", "SNP", "CPTS")
+# The fields a push sets, in the order `slot_digest` hashes them.
+DIGESTED = ("professional_id", "site_id", "start_at", "end_at", "modality", "labels", "booking_url")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def digest_prefix(professional_id: uuid.UUID, site_id: uuid.UUID) -> bytes:
+    """The first part of `slot_digest`'s input (shared by every slot of a professional and site)."""
+    return professional_id.bytes + site_id.bytes
+
+
+def slot_digest(
+    professional_id: uuid.UUID,
+    site_id: uuid.UUID,
+    start_at: datetime,
+    end_at: datetime,
+    modality: str,
+    labels: Iterable[str],
+    booking_url: str | None,
+    *,
+    prefix: bytes | None = None,
+) -> bytes:
+    """SHA-256 of a slot's canonical pushed fields: equal digests, equal slots.
+
+    Canonical: the two ids as their 16 bytes, the times as big-endian 64-bit microseconds since
+    the epoch (any offset, one instant), then modality, labels (distinct, in code-point order,
+    joined by commas) and `-` or `+url`, UTF-8 and NUL-separated (text cannot hold a NUL).
+    Migration 0017 computes the same bytes in SQL (`DIGEST_SQL`) for the rows stored before it.
+    `prefix`: `digest_prefix(professional_id, site_id)`, if the caller has it already.
+    """
+    head = prefix if prefix is not None else digest_prefix(professional_id, site_id)
+    times = ((start_at - _EPOCH) // _MICROSECOND).to_bytes(8, "big", signed=True) + (
+        (end_at - _EPOCH) // _MICROSECOND
+    ).to_bytes(8, "big", signed=True)
+    tail = "\x00".join(
+        (
+            modality,
+            ",".join(sorted(set(labels))),
+            "-" if booking_url is None else "+" + booking_url,
+        )
+    )
+    return hashlib.sha256(head + times + tail.encode()).digest()
 
 
 class Slot(Base):
@@ -80,3 +137,34 @@ class Slot(Base):
     version: Mapped[int] = mapped_column(server_default="1")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # `slot_digest` of the row's pushed fields; NULL when unknown (never trusted then).
+    digest: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+@event.listens_for(Slot, "before_insert")
+def _digest_on_insert(_mapper: Any, _connection: Any, slot: Slot) -> None:
+    """Slots created through the ORM carry the digest of what they hold."""
+    loaded = inspect(slot).dict
+    values = {name: loaded.get(name) for name in DIGESTED}
+    if values["labels"] is None:
+        values["labels"] = ["SNP"]  # the column's server default
+    slot.digest = _digest_of(values)
+
+
+@event.listens_for(Slot, "before_update")
+def _digest_on_update(_mapper: Any, _connection: Any, slot: Slot) -> None:
+    """An ORM change of a pushed field re-digests the row (from loaded values only, no I/O)."""
+    state = inspect(slot)
+    if not any(state.attrs[name].history.has_changes() for name in DIGESTED):
+        return
+    loaded = state.dict
+    if any(name not in loaded for name in DIGESTED):
+        slot.digest = None  # not all known here: unknown, never trusted
+        return
+    slot.digest = _digest_of({name: loaded[name] for name in DIGESTED})
+
+
+def _digest_of(values: dict[str, Any]) -> bytes | None:
+    if any(values[name] is None for name in DIGESTED[:-1]):
+        return None
+    return slot_digest(**values)

@@ -1,5 +1,6 @@
 """Slots as practice software pushes them, and the per-item answer of a push."""
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -28,7 +29,20 @@ SlotStatus = Literal["free", "held", "booked", "cancelled"]
 ItemStatus = Literal["created", "updated", "unchanged", "rejected", "conflict"]
 
 
+# The form practice software sends (`2026-11-23T14:30:00+01:00`, `…:00.250Z`): read by the
+# standard library in one call. Anything else, or what it refuses, takes pydantic's path below,
+# which words the errors (a push holds 10,000 timestamps: this halves their cost).
+_PLAIN_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def _rfc3339_in_utc(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
+    if type(value) is str and _PLAIN_TIMESTAMP.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass
     parsed: datetime = handler(timestamp_text(value))
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise PydanticCustomError(

@@ -28,7 +28,15 @@ RESULT_STATUSES = ("created", "updated", "unchanged", "rejected", "conflict")
 # A 5,000-item batch takes well under a second on a quiet machine, but its COPY is one statement
 # that a loaded machine may stretch past the service's default timeout; the batch gets more.
 BATCH_STATEMENT_TIMEOUT = "30s"
-_BATCH_SETTINGS = text("SELECT set_config('statement_timeout', :timeout, true)")
+# The outbox triggers (deliveries, watches) read the batch's 5,000 new events from a transition
+# table; at the default 4 MB it spills to temporary files. With 32 MB it stays in memory: the
+# event COPY measured 25-30 % faster (EXPLAIN ANALYZE, 3 alternating runs). For this transaction
+# only (`set_config(…, true)`).
+BATCH_WORK_MEM = "32MB"
+_BATCH_SETTINGS = text(
+    "SELECT set_config('statement_timeout', :timeout, true), "
+    "set_config('work_mem', :work_mem, true)"
+)
 
 
 def _cancel_sql(where: str) -> str:
@@ -190,7 +198,9 @@ async def _upsert(
 ) -> dict[str, Any]:
     candidates, results = check_items(raw_items, now or datetime.now(UTC))
     if candidates:
-        await session.execute(_BATCH_SETTINGS, {"timeout": BATCH_STATEMENT_TIMEOUT})
+        await session.execute(
+            _BATCH_SETTINGS, {"timeout": BATCH_STATEMENT_TIMEOUT, "work_mem": BATCH_WORK_MEM}
+        )
         results.update(await apply_items(session, principal, candidates))
     ordered = [results[i] for i in range(len(raw_items))]
     counted = Counter(r["status"] for r in ordered)

@@ -8,11 +8,13 @@ which skips the refused rows (no conflict target: unique and exclusion constrain
 one more query says why each of those did not land.
 """
 
+import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from asyncpg.pgproto.pgproto import UUID as DriverUUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +34,7 @@ _INSERT_SKIPPING = text(
     f"""
     INSERT INTO slots ({", ".join(COLUMNS)})
     SELECT i.slot_id, CAST(:source AS uuid), i.external_id, i.professional_id, i.site_id,
-           i.start_at, i.end_at, i.modality, {LABELS}, i.booking_url
+           i.start_at, i.end_at, i.modality, {LABELS}, i.booking_url, i.digest
     FROM {ROWS}
     ORDER BY i.external_id
     ON CONFLICT DO NOTHING
@@ -64,7 +66,7 @@ async def insert_new(
     Rows go in by external id, so two pushes of one source that share new ids wait for each
     other instead of deadlocking.
     """
-    ids = {r.index: uuid.uuid4() for r in rows}
+    ids = dict(zip((r.index for r in rows), new_ids(len(rows)), strict=True))
     for row in rows:
         row.slot_id = ids[row.index]
     ordered = sorted(rows, key=lambda r: r.item.external_id)
@@ -83,6 +85,16 @@ async def insert_new(
     if missing:
         results.update(await _why_not_inserted(session, source, missing))
     return results
+
+
+def new_ids(count: int) -> list[uuid.UUID]:
+    """`count` random (version 4) UUIDs, made in bulk: 5,000 `uuid.uuid4()` and their `str()`
+    cost ~30 ms of pure Python; the driver's UUID type (a `uuid.UUID`, in C) costs ~1 ms."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    data = bytes(raw)
+    return [DriverUUID(data[i : i + 16]) for i in range(0, 16 * count, 16)]
 
 
 def _created_event(source: uuid.UUID, r: ResolvedItem) -> outbox.Event:

@@ -22,6 +22,7 @@ class ResolvedItem:
     professional_id: uuid.UUID
     territory_id: uuid.UUID
     slot_id: uuid.UUID | None
+    digest: bytes  # `slot_digest` of what this item stores
 
 
 # The columns of `slots` that a push writes, in COPY order.
@@ -36,6 +37,7 @@ COLUMNS = (
     "modality",
     "labels",
     "booking_url",
+    "digest",
 )
 
 ROWS = """
@@ -43,9 +45,9 @@ ROWS = """
            CAST(:professional_id AS uuid[]), CAST(:site_id AS uuid[]),
            CAST(:start_at AS timestamptz[]), CAST(:end_at AS timestamptz[]),
            CAST(:modality AS text[]), CAST(:labels AS text[]), CAST(:booking_url AS text[]),
-           CAST(:rpps AS text[]), CAST(:territory_id AS uuid[]))
+           CAST(:rpps AS text[]), CAST(:territory_id AS uuid[]), CAST(:digest AS bytea[]))
     AS i(idx, slot_id, external_id, professional_id, site_id, start_at, end_at, modality,
-         labels, booking_url, rpps, territory_id)
+         labels, booking_url, rpps, territory_id, digest)
 """
 # `labels` travel joined by commas (a text[][] cannot be unnested row by row).
 LABELS = "string_to_array(i.labels, ',')"
@@ -67,6 +69,7 @@ def arrays(source: uuid.UUID, rows: Sequence[ResolvedItem]) -> dict[str, Any]:
         "booking_url": [r.item.booking_url for r in rows],
         "rpps": [r.item.professional_rpps for r in rows],
         "territory_id": [r.territory_id for r in rows],
+        "digest": [r.digest for r in rows],
     }
 
 
@@ -84,4 +87,5 @@ def record(source: uuid.UUID, r: ResolvedItem) -> tuple[Any, ...]:
         item.modality,
         item.labels,
         item.booking_url,
+        r.digest,
     )

@@ -1,10 +1,12 @@
 """Apply checked slot items to the database, set-based: a constant number of statements a batch.
 
 Order inside the caller's transaction: (1) two queries resolve the professionals and sites and
-lock the source's existing rows; (2) in-place updates; (3) moves, guarded against overlap;
-(4) inserts (`slots.inserts`, one COPY). Updates write their outbox events in the same statement
-(a data-modifying CTE). The exclusion constraint `ex_slots_professional_overlap` stays the judge
-of overlaps; overlaps inside the batch are settled first, in the body's order.
+read the source's existing rows' digests and statuses, unlocked (an unchanged item, equal
+digest, is settled there and then: it reads four columns and writes nothing); (2) only the rows
+that may change are locked and read in full; (3) in-place updates; (4) moves, guarded against
+overlap; (5) inserts (`slots.inserts`, one COPY). Updates write their outbox events in the same
+statement (a data-modifying CTE). The exclusion constraint `ex_slots_professional_overlap` stays
+the judge of overlaps; overlaps inside the batch are settled first, in the body's order.
 """
 
 import uuid
@@ -16,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
-from app.schemas.slot import SlotItem
+from app.models.slot import digest_prefix, slot_digest
+from app.services.outbox.events import driver_connection
 from app.services.outbox.tail import written_with
 from app.services.slots.inserts import insert_new
 from app.services.slots.intake import CheckedItem
@@ -54,15 +57,26 @@ _REFERENCES = text(
     """
 )
 
-# The source's stored rows for the batch's external ids, locked (in external id order, so two
-# pushes of one source cannot deadlock) until the transaction ends: a hold cannot slip between
-# this read and the writes. One unique-index probe per key, whatever the table's size.
+# The source's stored rows for the batch's external ids, unlocked and only what tells an
+# unchanged item (its digest) or a held or booked one from the rest: one unique-index probe a
+# key, whatever the table's size. Nothing is decided on it that a concurrent change could
+# make wrong: an unchanged or conflicting item writes nothing (the push is ordered before a
+# hold that commits after this snapshot), and every other item is re-read locked below.
+_STORED = """
+    SELECT s.external_id, s.id, s.status, s.digest
+    FROM unnest($2::text[]) AS k(external_id)
+    JOIN slots s ON s.source_client_id = $1 AND s.external_id = k.external_id
+"""
+
+# The stored rows that the push may change, locked (in external id order, so two pushes of
+# one source cannot deadlock) until the transaction ends: a hold cannot slip between this read
+# and the writes, and the rows are judged again as they are now.
 _EXISTING = text(
     """
     SELECT s.* FROM unnest(CAST(:external_id AS text[])) AS k(external_id)
     CROSS JOIN LATERAL (
         SELECT id, external_id, status, professional_id, site_id, start_at, end_at, modality,
-               labels, booking_url
+               labels, booking_url, digest
         FROM slots
         WHERE source_client_id = :source AND external_id = k.external_id
         FOR UPDATE
@@ -83,7 +97,7 @@ def _update_sql(guarded: bool) -> str:
             UPDATE slots s
             SET professional_id = i.professional_id, site_id = i.site_id,
                 start_at = i.start_at, end_at = i.end_at, modality = i.modality,
-                labels = {LABELS}, booking_url = i.booking_url,
+                labels = {LABELS}, booking_url = i.booking_url, digest = i.digest,
                 status = 'free', version = s.version + 1, updated_at = now()
             FROM i
             WHERE s.id = i.slot_id AND s.status IN ('free', 'cancelled')
@@ -118,48 +132,76 @@ async def apply_items(
     pairs = sorted({(c.item.professional_rpps, c.item.site_id) for c in candidates})
     # Each pair is judged once, not once an item (5,000 items share a few hundred pairs).
     references = {
-        (r.rpps, r.site_id): (r, _reference_problem(r, principal))
+        (r.rpps, r.site_id): (
+            r,
+            _reference_problem(r, principal),
+            r.professional_id and digest_prefix(r.professional_id, r.site_id),
+        )
         for r in await session.execute(
             _REFERENCES, {"rpps": [p[0] for p in pairs], "site_id": [p[1] for p in pairs]}
         )
     }
-    keys = sorted(c.item.external_id for c in candidates)
+    # Read straight from the driver: 5,000 records without a result layer over them.
+    driver = await driver_connection(session)
     stored = {
-        r.external_id: r
-        for r in await session.execute(_EXISTING, {"source": source, "external_id": keys})
+        r["external_id"]: r
+        for r in await driver.fetch(_STORED, source, [c.item.external_id for c in candidates])
     }
+    to_lock: list[ResolvedItem] = []
     for candidate in candidates:
         index, item = candidate.index, candidate.item
-        ref, problem = references[(item.professional_rpps, item.site_id)]
+        ref, problem, prefix = references[(item.professional_rpps, item.site_id)]
         if problem is not None:
             results[index] = rejected(index, item.external_id, *problem)
             continue
+        digest = slot_digest(
+            ref.professional_id,
+            item.site_id,
+            item.start,
+            item.end,
+            item.modality,
+            item.labels,
+            item.booking_url,
+            prefix=prefix,
+        )
         old = stored.get(item.external_id)
-        row = ResolvedItem(index, item, ref.professional_id, ref.territory_id, None)
+        row = ResolvedItem(index, item, ref.professional_id, ref.territory_id, None, digest)
         if old is None:
             news.append(row)
             continue
-        row.slot_id = old.id
-        if old.status in ("held", "booked"):
-            results[index] = result(
-                index,
-                item.external_id,
-                "conflict",
-                old.id,
-                slug="slot-not-free",
-                detail=f"the slot is {old.status}: a push may not change it; it was left as is",
-                location=f"slots[{index}]",
-            )
-        elif old.status == "free" and _same(old, ref.professional_id, item):
-            results[index] = result(index, item.external_id, "unchanged", old.id)
-        elif (
-            old.status == "free"
-            and old.professional_id == ref.professional_id
-            and (old.start_at, old.end_at) == (item.start, item.end)
-        ):
-            inplace.append(row)
+        row.slot_id = old["id"]
+        status = old["status"]
+        if status in ("held", "booked"):
+            results[index] = _conflict(row, status)
+        elif status == "free" and old["digest"] == digest:
+            results[index] = result(index, item.external_id, "unchanged", row.slot_id)
         else:
-            moves.append(row)
+            to_lock.append(row)
+    if to_lock:
+        locked = {
+            r.external_id: r
+            for r in await session.execute(
+                _EXISTING,
+                {"source": source, "external_id": sorted(r.item.external_id for r in to_lock)},
+            )
+        }
+        for row in to_lock:
+            index, item = row.index, row.item
+            now = locked.get(item.external_id)
+            if now is None:  # gone since the snapshot (slots are not deleted today)
+                news.append(row)
+            elif now.status in ("held", "booked"):
+                results[index] = _conflict(row, now.status)
+            elif now.status == "free" and _same(now, row):
+                results[index] = result(index, item.external_id, "unchanged", now.id)
+            elif (
+                now.status == "free"
+                and now.professional_id == row.professional_id
+                and (now.start_at, now.end_at) == (item.start, item.end)
+            ):
+                inplace.append(row)
+            else:
+                moves.append(row)
     for row in overlapping_in_batch([*moves, *news]):
         results[row.index] = overlap(row, None, in_batch=True)
     moves = [r for r in moves if r.index not in results]
@@ -194,14 +236,30 @@ def _reference_problem(r: Any, principal: Principal) -> tuple[str, str] | None:
     return None
 
 
-def _same(old: Any, professional_id: uuid.UUID, item: SlotItem) -> bool:
+def _same(old: Any, row: ResolvedItem) -> bool:
+    """The locked row holds what `row` would store: by digest, by the columns if it has none."""
+    if old.digest is not None:
+        return bool(old.digest == row.digest)
+    item = row.item
     return (
-        old.professional_id == professional_id
+        old.professional_id == row.professional_id
         and old.site_id == item.site_id
         and (old.start_at, old.end_at) == (item.start, item.end)
         and old.modality == item.modality
         and sorted(set(old.labels)) == item.labels
         and old.booking_url == item.booking_url
+    )
+
+
+def _conflict(row: ResolvedItem, status: str) -> dict[str, Any]:
+    return result(
+        row.index,
+        row.item.external_id,
+        "conflict",
+        row.slot_id,
+        slug="slot-not-free",
+        detail=f"the slot is {status}: a push may not change it; it was left as is",
+        location=f"slots[{row.index}]",
     )
 
 
