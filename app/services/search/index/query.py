@@ -170,6 +170,9 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
     d = s.d
     now = s.now
     sources = d.sources
+    # Nothing starts in the window in any of the territories: no walk at all (an empty window).
+    if not any(index.any_between(t, s.window_start, s.window_end) for t in q.territory_ids):
+        return [], q.radii_m[-1]
     # The scope: each territory's offered sites and their distances.
     scope: list[uuid.UUID] = []
     picked: list[tuple[np.ndarray, np.ndarray]] = []
@@ -365,49 +368,43 @@ def _teleconsultations(
     per_site: dict[int, list[Candidate]],
     dist: Callable[[int], float],
 ) -> None:
-    """Each site's best teleconsultations of the territory, until `limit` participants' ones."""
-    entries = index.vr_by_territory.get(territory_id)
-    if not entries:
-        return
-    d = s.d
+    """Each site's best teleconsultations of the territory: per group (SAS participants, then
+    the others), by start, until `limit` of the group are found (no later one can rank before
+    them), at most `per_site` of a group at a site."""
     q = s.q
     now = s.now
-    sites = d.sites
-    sources = d.sources
+    sites = s.d.sites
+    sources = s.d.sources
     cap = q.per_site
-    limit = q.limit
-    taken: dict[tuple[int, int], int] = {}
-    first = second = 0
-    i = bisect.bisect_left(entries, s.window_start, key=_start)
-    for j in range(i, len(entries)):
-        e = entries[j]
-        start, slot, meta, hold = e
-        if start >= s.window_end:
-            break
-        if not is_free(start, hold, now) or not sources[meta.source]:
+    for group in (1, 2):
+        entries = index.vr_by_territory.get((territory_id, group))
+        if not entries:
             continue
-        site = meta.site
-        record = sites[site]
-        if not record.active or (q.accessible and not record.accessible):
-            continue
-        if start >= s.site_end(site):
-            continue
-        grp = s.group(meta.professional)
-        if not grp or (grp == 2 and second >= limit):
-            continue
-        key = (site, grp)
-        if taken.get(key, 0) >= cap:
-            continue
-        taken[key] = taken.get(key, 0) + 1
-        per_site.setdefault(site, []).append(
-            (grp, (start - now) / 60_000_000, start, slot, e, dist(site))
-        )
-        if grp == 1:
-            first += 1
-            if first >= limit:
-                return
-        else:
-            second += 1
+        taken: dict[int, int] = {}
+        found = 0
+        i = bisect.bisect_left(entries, s.window_start, key=_start)
+        for j in range(i, len(entries)):
+            e = entries[j]
+            start, slot, meta, hold = e
+            if start >= s.window_end:
+                break
+            if not is_free(start, hold, now) or not sources[meta.source]:
+                continue
+            site = meta.site
+            record = sites[site]
+            if not record.active or (q.accessible and not record.accessible):
+                continue
+            if start >= s.site_end(site) or s.group(meta.professional) != group:
+                continue
+            if taken.get(site, 0) >= cap:
+                continue
+            taken[site] = taken.get(site, 0) + 1
+            per_site.setdefault(site, []).append(
+                (group, (start - now) / 60_000_000, start, slot, e, dist(site))
+            )
+            found += 1
+            if found >= q.limit:
+                break
 
 
 def _in_person(

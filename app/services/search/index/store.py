@@ -158,6 +158,7 @@ class Directory:
             )
             for i, r in enumerate(sites)
         ]
+        languages: dict[frozenset[str], frozenset[str]] = {}  # shared: most say {"fr"}
         pros = [
             ProfessionalRecord(
                 i,
@@ -166,7 +167,9 @@ class Directory:
                 r["family_name"],
                 r["given_name"],
                 r["specialty"],
-                frozenset(r["languages"] or ()),
+                languages.setdefault(
+                    frozenset(r["languages"] or ()), frozenset(r["languages"] or ())
+                ),
                 r["sas_participant"],
                 r["active"],
             )
@@ -215,15 +218,19 @@ class SlotRow(NamedTuple):
 
 
 class FreeSlots:
-    """The slots that may be offered, by site and (teleconsultations) by territory."""
+    """The slots that may be offered: by site; and by territory, their starts (whether a window
+    holds anything at all) and their teleconsultations, SAS participants' apart from the
+    others' (a teleconsultation's score does not depend on its site)."""
 
     def __init__(self, directory: Directory, until_us: int) -> None:
         self.directory = directory
         self.until_us = until_us  # slots starting at or after it are not held here
         self.by_site: list[list[Entry]] = [[] for _ in directory.sites]
-        self.vr_by_territory: dict[uuid.UUID, list[Entry]] = {}
+        # (territory, 1: SAS participants' | 2: the others') → teleconsultations by start.
+        self.vr_by_territory: dict[tuple[uuid.UUID, int], list[Entry]] = {}
+        self.starts_by_territory: dict[uuid.UUID, list[int]] = {}
         self.where: dict[int, Entry] = {}  # slot_int → its entry
-        self.professional_sites: dict[int, set[int]] = {}
+        self.professional_sites: dict[int, list[int]] = {}
         self._metas: dict[Meta, Meta] = {}
         self._starts: dict[int, int] = {}  # one int object per distinct start
 
@@ -252,6 +259,11 @@ class FreeSlots:
             hold = to_us(row.hold_expires_at) if row.hold_expires_at is not None else 0
         return (start, row.id.int, meta, hold)
 
+    def _vr_key(self, meta: Meta) -> tuple[uuid.UUID, int]:
+        d = self.directory
+        participant = d.professionals[meta.professional].sas_participant
+        return (d.sites[meta.site].territory_id, 1 if participant else 2)
+
     def put(self, row: SlotRow) -> None:
         """Make the index hold `row` as it is now (added, changed or removed)."""
         self.remove(row.id.int)
@@ -260,16 +272,21 @@ class FreeSlots:
         entry = self._entry(row)
         if entry is None or entry[0] >= self.until_us:
             return
-        self._insert(entry)
-
-    def _insert(self, entry: Entry) -> None:
         meta = entry[2]
         self.where[entry[1]] = entry
         bisect.insort(self.by_site[meta.site], entry, key=_order)
-        self.professional_sites.setdefault(meta.professional, set()).add(meta.site)
+        self._at_professional(meta)
+        territory = self.directory.sites[meta.site].territory_id
+        bisect.insort(self.starts_by_territory.setdefault(territory, []), entry[0])
         if meta.modality == VR:
-            territory = self.directory.sites[meta.site].territory_id
-            bisect.insort(self.vr_by_territory.setdefault(territory, []), entry, key=_order)
+            bisect.insort(
+                self.vr_by_territory.setdefault(self._vr_key(meta), []), entry, key=_order
+            )
+
+    def _at_professional(self, meta: Meta) -> None:
+        sites = self.professional_sites.setdefault(meta.professional, [])
+        if meta.site not in sites:
+            sites.append(meta.site)
 
     def remove(self, slot_int: int) -> None:
         entry = self.where.pop(slot_int, None)
@@ -277,14 +294,17 @@ class FreeSlots:
             return
         meta = entry[2]
         _delete(self.by_site[meta.site], entry)
+        starts = self.starts_by_territory[self.directory.sites[meta.site].territory_id]
+        del starts[bisect.bisect_left(starts, entry[0])]
         if meta.modality == VR:
-            territory = self.directory.sites[meta.site].territory_id
-            _delete(self.vr_by_territory[territory], entry)
+            _delete(self.vr_by_territory[self._vr_key(meta)], entry)
 
     def load(self, rows: list[SlotRow]) -> None:
         """Add many rows at once (start-up, a roll forward): sorted once per list, not per row."""
         touched_sites: set[int] = set()
-        touched_territories: set[uuid.UUID] = set()
+        touched: set[uuid.UUID] = set()
+        touched_vr: set[tuple[uuid.UUID, int]] = set()
+        sites = self.directory.sites
         for row in rows:
             self.remove(row.id.int)
             if row.status not in ("free", "held"):
@@ -296,15 +316,28 @@ class FreeSlots:
             self.where[entry[1]] = entry
             self.by_site[meta.site].append(entry)
             touched_sites.add(meta.site)
-            self.professional_sites.setdefault(meta.professional, set()).add(meta.site)
+            self._at_professional(meta)
+            territory = sites[meta.site].territory_id
+            self.starts_by_territory.setdefault(territory, []).append(entry[0])
+            touched.add(territory)
             if meta.modality == VR:
-                territory = self.directory.sites[meta.site].territory_id
-                self.vr_by_territory.setdefault(territory, []).append(entry)
-                touched_territories.add(territory)
+                key = self._vr_key(meta)
+                self.vr_by_territory.setdefault(key, []).append(entry)
+                touched_vr.add(key)
         for site in touched_sites:
             self.by_site[site].sort(key=_order)
-        for territory in touched_territories:
-            self.vr_by_territory[territory].sort(key=_order)
+        for territory in touched:
+            self.starts_by_territory[territory].sort()
+        for key in touched_vr:
+            self.vr_by_territory[key].sort(key=_order)
+
+    def any_between(self, territory_id: uuid.UUID, start_us: int, end_us: int) -> bool:
+        """Whether the territory holds a slot starting in [start_us, end_us)."""
+        starts = self.starts_by_territory.get(territory_id)
+        if not starts:
+            return False
+        i = bisect.bisect_left(starts, start_us)
+        return i < len(starts) and starts[i] < end_us
 
     def drop_started(self, now_us: int) -> int:
         """Forget the slots that have started (never offered again); how many went."""
@@ -319,6 +352,9 @@ class FreeSlots:
         for entries in self.vr_by_territory.values():
             if entries and entries[0][0] <= now_us:
                 del entries[: bisect.bisect_right(entries, now_us, key=_start)]
+        for starts in self.starts_by_territory.values():
+            if starts and starts[0] <= now_us:
+                del starts[: bisect.bisect_right(starts, now_us)]
         return gone
 
 
