@@ -258,7 +258,12 @@ def patients(sites: list[tuple[float, float]], count: int, rng: random.Random) -
     out = []
     for _ in range(count):
         lat, lon = rng.choice(sites)
-        out.append((lat + rng.uniform(-0.027, 0.027), lon + rng.uniform(-0.04, 0.04)))
+        out.append(
+            (
+                round(lat + rng.uniform(-0.027, 0.027), 5),
+                round(lon + rng.uniform(-0.04, 0.04), 5),
+            )
+        )
     return out
 
 
