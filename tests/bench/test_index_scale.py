@@ -10,7 +10,7 @@ import pytest
 from app.core.config import Settings
 from app.schemas.search import LatLon, SearchQuery, SearchWindow
 from app.services.search import service
-from app.services.search.index.query import IndexQuery
+from app.services.search.index.query import IndexQuery, search_index
 from app.services.search.index.store import FreeSlots
 from bench import index_scale
 
@@ -41,11 +41,10 @@ async def test_the_bench_query_is_the_service_query(
             end=datetime.combine(tomorrow, time(4, 0), index_scale.PARIS),
         )
     seen: list[IndexQuery] = []
-    real = service.search_index
 
     def recording(slots: FreeSlots, q: IndexQuery) -> Any:
         seen.append(q)
-        return real(slots, q)
+        return search_index(slots, q)
 
     monkeypatch.setattr(service, "search_index", recording)
     settings = Settings()
