@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     if empty_floor is not None:
         plans.append(("empty-window search", empty_floor))
     report.RESULTS.mkdir(exist_ok=True)
-    plan_file = report.RESULTS / "search-plans.txt"
+    # Another shape's results beside the national ones, never over them.
+    suffix = "" if args.shape == "national" else f"-{args.shape}"
+    plan_file = report.RESULTS / f"search-plans{suffix}.txt"
     plan_file.write_text(
         "".join(
             f"== {name} ({f.source} statement), first patient ==\n"
@@ -214,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  webhooks: {report.NOT_AVAILABLE} ({webhook_figures['unavailable']})")
     else:
         webhooks.print_figures(webhook_figures)
-    print(f"\nwritten to {report.write(document)} in {settings['wall_clock_s']} s")
+    written = report.write(document, f"latest{suffix}.json")
+    print(f"\nwritten to {written} in {settings['wall_clock_s']} s")
     return 0
 
 
