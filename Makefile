@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test check format bench bench-admin bench-watches soak
+.PHONY: install run test check format bench bench-admin bench-index bench-watches soak
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench: install
 
 bench-admin: install
 	$(PY) -m bench.admin_pages
+
+# The in-memory search index (issue 15): CPU per search by territory size, national memory.
+bench-index: install
+	$(PY) -m bench.index_scale
 
 # The watch notification latency under 200 open watches (issue 17), its own step.
 bench-watches: install

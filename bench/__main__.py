@@ -31,7 +31,18 @@ SCENARIO_PATHS = {"search": "/v1/searches", "dispatch": "/v1/dispatch", "ingest"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     cpus = os.cpu_count() or 2
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--scale", type=float, default=1.0, help="1.0 = 30,000 sites, 2.1 M slots")
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="1.0 = 30,000 sites, 2.1 M slots (large-territory: 2,000 sites, 200,000 slots)",
+    )
+    p.add_argument(
+        "--shape",
+        choices=generate.SHAPES,
+        default="national",
+        help="the data: the national spread, or one large territory (its own database)",
+    )
     p.add_argument("--runs", type=int, default=3, help="interleaved rounds (median of them)")
     p.add_argument("--seconds", type=float, default=5.0, help="length of each wrk run")
     p.add_argument("--connections", default="1,8,32")
@@ -56,16 +67,21 @@ def _recommended_pool(workers: int) -> tuple[int, int]:
     return size, max(1, size // 2)
 
 
-async def prepare_data(url: str, scale: float, regenerate: bool) -> dict[str, int]:
-    counts = None if regenerate else await generate.existing_data(url, scale)
+async def prepare_data(
+    url: str, scale: float, regenerate: bool, shape: str = "national"
+) -> dict[str, int]:
+    counts = None if regenerate else await generate.existing_data(url, scale, shape)
     if counts is not None:
         print(f"reusing today's bench data: {counts}", flush=True)
         return counts
-    print(f"generating bench data at scale {scale} (set-based SQL, constraints on)", flush=True)
+    print(
+        f"generating bench data, {shape} shape at scale {scale} (set-based SQL, constraints on)",
+        flush=True,
+    )
     log = generate.Log()
     await recreate_database(url)
     log("database created and migrated")
-    counts = await generate.generate(url, scale, log)
+    counts = await generate.generate(url, scale, log, shape)
     print(f"generated: {counts}", flush=True)
     return counts
 
@@ -89,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     pool_size = args.pool_size or pool_size
     max_overflow = args.max_overflow if args.max_overflow is not None else max_overflow
 
-    url = bench_database_url()
-    counts = asyncio.run(prepare_data(url, args.scale, args.regenerate))
+    url = bench_database_url(args.shape)
+    counts = asyncio.run(prepare_data(url, args.scale, args.regenerate, args.shape))
     keys = asyncio.run(generate.rotate_keys(url))
     asyncio.run(generate.refresh_holds(url))
     patients = asyncio.run(workload.sample_patients(url, args.patients))
@@ -119,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     if empty_floor is not None:
         plans.append(("empty-window search", empty_floor))
     report.RESULTS.mkdir(exist_ok=True)
-    plan_file = report.RESULTS / "search-plans.txt"
+    # Another shape's results beside the national ones, never over them.
+    suffix = "" if args.shape == "national" else f"-{args.shape}"
+    plan_file = report.RESULTS / f"search-plans{suffix}.txt"
     plan_file.write_text(
         "".join(
             f"== {name} ({f.source} statement), first patient ==\n"
@@ -177,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     settings: dict[str, Any] = {
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "scale": args.scale,
+        "shape": args.shape,
         "data": counts,
         "runs": args.runs,
         "seconds_per_run": args.seconds,
@@ -197,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  webhooks: {report.NOT_AVAILABLE} ({webhook_figures['unavailable']})")
     else:
         webhooks.print_figures(webhook_figures)
-    print(f"\nwritten to {report.write(document)} in {settings['wall_clock_s']} s")
+    written = report.write(document, f"latest{suffix}.json")
+    print(f"\nwritten to {written} in {settings['wall_clock_s']} s")
     return 0
 
 

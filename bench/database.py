@@ -14,6 +14,8 @@ from app.core.config import get_settings
 from app.core.db import plain_url
 
 BENCH_DATABASE = "snp_bench"
+# Each data shape (bench/generate.py) has its own database: both can be kept and reused.
+SHAPE_DATABASES = {"national": BENCH_DATABASE, "large-territory": "snp_bench_large"}
 
 
 def with_database(url: str, database: str) -> str:
@@ -21,17 +23,23 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path="/" + database))
 
 
-def bench_database_url() -> str:
-    """The bench database URL (plain `postgresql://`); starts the embedded server if used."""
+def bench_database_url(shape: str = "national") -> str:
+    """The bench database URL (plain `postgresql://`); starts the embedded server if used.
+
+    BENCH_DATABASE_URL names the national shape's database; another shape's is its database name
+    on the same server."""
+    database = SHAPE_DATABASES[shape]
     explicit = os.environ.get("BENCH_DATABASE_URL")
     if explicit:
-        return plain_url(explicit)
+        url = plain_url(explicit)
+        return url if shape == "national" else with_database(url, database)
     settings = get_settings()
     if settings.database_url:
-        return with_database(settings.database_url, BENCH_DATABASE)
+        return with_database(settings.database_url, database)
     from app.core.embedded import start_embedded_postgres
 
-    return plain_url(start_embedded_postgres(settings.app_data_dir, BENCH_DATABASE))
+    url = plain_url(start_embedded_postgres(settings.app_data_dir, BENCH_DATABASE))
+    return url if shape == "national" else with_database(url, database)
 
 
 async def recreate_database(url: str) -> None:

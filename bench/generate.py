@@ -8,6 +8,11 @@ territories of ~82,000 inhabitants each; 3 slots of 20 min a day per professiona
 (2.1 million slots, 08:00-18:10 local time) of which ~5 % held (for an hour) and ~10 % booked; one
 practice-software client for every professional, one regulator per département and one for
 all territories (`all`: a national regulator, for experiments with a wide scope).
+
+Shape `large-territory` (issue 15, "one large territory (2,000 sites, 200,000 slots)"): at scale
+1.0, one CPTS territory of 2,000 sites spread around the barycentre of one large département
+(Gironde, the same normal spread as above) and 4,762 professionals, with the same slots (3 a day
+over 14 days: 200,000 slots, ~5 % held, ~10 % booked), the same clients and one regulator.
 """
 
 import asyncio
@@ -29,6 +34,10 @@ PROFESSIONALS_AT_SCALE_1 = 50_000
 SLOT_DAYS = 14
 SLOTS_PER_DAY = 3
 INHABITANTS_PER_CPTS = 82_000
+SHAPES = ("national", "large-territory")
+LARGE_TERRITORY_SITES = 2_000
+LARGE_TERRITORY_SLOTS = 200_000
+LARGE_TERRITORY_DEPARTEMENT = "33"  # Gironde: 10,000 km², 1.6 M inhabitants
 PRACTICE_SOFTWARE = "bench practice software"
 REGULATOR = "bench regulator "  # + département code
 
@@ -72,7 +81,7 @@ def departements() -> list[Departement]:
 SETUP_SQL = """
 DROP SCHEMA IF EXISTS bench CASCADE;
 CREATE SCHEMA bench;
-CREATE TABLE bench.meta (scale float8, generated_on date, counts jsonb);
+CREATE TABLE bench.meta (scale float8, generated_on date, counts jsonb, shape text);
 CREATE TABLE bench.deps (code text PRIMARY KEY, lat float8, lon float8, spread_km float8,
                          tz text);
 """
@@ -207,18 +216,41 @@ async def _insert_slots(url: str, lo: int, hi: int) -> None:
         await conn.close()
 
 
-async def generate(url: str, scale: float, log: "Log") -> dict[str, int]:
+def sizes(scale: float, shape: str = "national") -> tuple[int, int]:
+    """(sites, professionals) of a shape at a scale."""
+    if shape == "large-territory":
+        sites = max(50, round(LARGE_TERRITORY_SITES * scale))
+        slots = LARGE_TERRITORY_SLOTS * scale
+        return sites, max(80, round(slots / (SLOT_DAYS * SLOTS_PER_DAY)))
+    if shape != "national":
+        raise ValueError(f"unknown shape {shape!r}: one of {', '.join(SHAPES)}")
+    return max(50, round(SITES_AT_SCALE_1 * scale)), max(
+        80, round(PROFESSIONALS_AT_SCALE_1 * scale)
+    )
+
+
+async def generate(url: str, scale: float, log: "Log", shape: str = "national") -> dict[str, int]:
     """Fill the (freshly migrated) bench database; return the row counts."""
-    sites = max(50, round(SITES_AT_SCALE_1 * scale))
-    professionals = max(80, round(PROFESSIONALS_AT_SCALE_1 * scale))
+    sites, professionals = sizes(scale, shape)
+    deps = departements()
+    if shape == "large-territory":
+        deps = [d for d in deps if d.code == LARGE_TERRITORY_DEPARTEMENT]
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(SETUP_SQL)
         await conn.executemany(
             "INSERT INTO bench.deps VALUES ($1, $2, $3, $4, $5)",
-            [(d.code, d.lat, d.lon, d.spread_km, d.timezone) for d in departements()],
+            [(d.code, d.lat, d.lon, d.spread_km, d.timezone) for d in deps],
         )
-        await _script(conn, WEIGHTS_SQL, sites=sites, per_cpts=INHABITANTS_PER_CPTS)
+        if shape == "large-territory":
+            # All the département's sites in one territory (the national shape cuts CPTS).
+            weights = WEIGHTS_SQL.replace(
+                "round(c.pop / @per_cpts::float8))::int AS n_territories", "1) AS n_territories"
+            )
+            assert weights != WEIGHTS_SQL
+        else:
+            weights = WEIGHTS_SQL
+        await _script(conn, weights, sites=sites, per_cpts=INHABITANTS_PER_CPTS)
         log("territories")
         await _script(conn, SITES_SQL)
         log(f"{sites} sites")
@@ -241,7 +273,10 @@ async def generate(url: str, scale: float, log: "Log") -> dict[str, int]:
             for table in ("territories", "sites", "professionals", "slots", "bookings")
         }
         await conn.execute(
-            "INSERT INTO bench.meta VALUES ($1, current_date, $2)", scale, json.dumps(counts)
+            "INSERT INTO bench.meta VALUES ($1, current_date, $2, $3)",
+            scale,
+            json.dumps(counts),
+            shape,
         )
         log("vacuum and analyze")
         return counts
@@ -249,19 +284,25 @@ async def generate(url: str, scale: float, log: "Log") -> dict[str, int]:
         await conn.close()
 
 
-async def existing_data(url: str, scale: float) -> dict[str, int] | None:
-    """The counts of data generated today at this scale, if the database holds it."""
+async def existing_data(url: str, scale: float, shape: str = "national") -> dict[str, int] | None:
+    """The counts of data generated today at this scale and shape, if the database holds it."""
     try:
         conn = await asyncpg.connect(url)
     except (OSError, asyncpg.PostgresError):
         return None
     try:
-        row = await conn.fetchrow("SELECT scale, generated_on, counts FROM bench.meta LIMIT 1")
+        # A database generated before shapes existed has no `shape` column: national.
+        row = await conn.fetchrow(
+            "SELECT scale, generated_on, counts,"
+            " coalesce(to_jsonb(m) ->> 'shape', 'national') AS shape FROM bench.meta m LIMIT 1"
+        )
     except asyncpg.PostgresError:
         return None
     finally:
         await conn.close()
     if row is None or row["scale"] != scale or row["generated_on"] != date.today():
+        return None
+    if row["shape"] != shape:
         return None
     counts: dict[str, int] = json.loads(row["counts"])
     return counts

@@ -200,8 +200,8 @@ def render(c: Collected, settings: dict[str, Any], top: int) -> tuple[str, dict[
     return "\n".join(lines), document
 
 
-def write(document: dict[str, Any]) -> Path:
+def write(document: dict[str, Any], name: str = "latest.json") -> Path:
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "latest.json"
+    path = RESULTS / name
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     return path
