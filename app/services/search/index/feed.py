@@ -12,6 +12,7 @@ put as it is).
 
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -95,17 +96,46 @@ class Changes:
 async def read_snapshot(connection: Any, start: datetime, until: datetime) -> Snapshot:
     """Directory, open slots of [start, until) and the feed's horizon, in one snapshot."""
     async with _snapshot(connection):
-        version = await connection.fetchval(_VERSION)
-        horizon = int(await connection.fetchval(_HORIZON))
-        directory = Directory.build(
-            await connection.fetch(_TERRITORIES),
-            await connection.fetch(_SITES),
-            await connection.fetch(_PROFESSIONALS),
-            await connection.fetch(_CLIENTS),
-            await connection.fetch(_COMMUNES),
-        )
+        version, cursor, directory = await _directory(connection)
         slots = [_slot(r) for r in await connection.fetch(_WINDOW, start, until)]
-    return Snapshot(int(version), (horizon, 0), directory, slots)
+    return Snapshot(version, cursor, directory, slots)
+
+
+async def _directory(connection: Any) -> tuple[int, Cursor, Directory]:
+    version = await connection.fetchval(_VERSION)
+    horizon = int(await connection.fetchval(_HORIZON))
+    directory = Directory.build(
+        await connection.fetch(_TERRITORIES),
+        await connection.fetch(_SITES),
+        await connection.fetch(_PROFESSIONALS),
+        await connection.fetch(_CLIENTS),
+        await connection.fetch(_COMMUNES),
+    )
+    return int(version), (horizon, 0), directory
+
+
+async def load_snapshot(
+    connection: Any,
+    start: datetime,
+    until: datetime,
+    into: Callable[[Directory], Callable[[list[SlotRow]], Awaitable[None]]],
+    slice_rows: int,
+) -> tuple[int, Cursor]:
+    """Like `read_snapshot`, but the slots come through a cursor, `slice_rows` at a time, each
+    slice handed to `into(directory)` as it arrives: the memory of a load is the index and one
+    slice, not the whole window's rows."""
+    async with _snapshot(connection):
+        version, cursor, directory = await _directory(connection)
+        take = into(directory)
+        rows: list[SlotRow] = []
+        async for record in connection.cursor(_WINDOW, start, until, prefetch=slice_rows):
+            rows.append(_slot(record))
+            if len(rows) >= slice_rows:
+                await take(rows)
+                rows = []
+        if rows:
+            await take(rows)
+    return version, cursor
 
 
 async def read_changes(

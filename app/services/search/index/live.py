@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,16 +40,16 @@ from app.services.search.index.feed import (
     CHANGES_CHANNEL,
     DIRECTORY_CHANNEL,
     Cursor,
+    load_snapshot,
     read_changes,
-    read_snapshot,
 )
-from app.services.search.index.store import FreeSlots, to_us
+from app.services.search.index.store import Directory, FreeSlots, SlotRow, to_us
 from app.services.search.window import MAX_AHEAD
 
 logger = logging.getLogger(__name__)
 
 _DROP_STARTED_EVERY = 60.0
-_LOAD_SLICE = 20_000
+_LOAD_SLICE = 10_000
 _STATEMENT_TIMEOUT_SECONDS = 60.0
 
 
@@ -101,21 +102,28 @@ class SearchIndex:
         began = time.monotonic()
         now = datetime.now(UTC)
         until = now + MAX_AHEAD + self._margin
-        snapshot = await read_snapshot(connection, now, until)
-        slots = FreeSlots(snapshot.directory, to_us(until))
-        # In slices, so the process keeps answering (from the old index, or SQL) meanwhile.
-        rows = snapshot.slots
-        for first in range(0, len(rows), _LOAD_SLICE):
-            slots.load(rows[first : first + _LOAD_SLICE])
-            await asyncio.sleep(0)
-        self.slots, self.version, self.cursor = slots, snapshot.version, snapshot.cursor
+        built: list[FreeSlots] = []
+
+        def into(directory: Directory) -> Callable[[list[SlotRow]], Awaitable[None]]:
+            built.append(FreeSlots(directory, to_us(until)))
+
+            async def take(rows: list[SlotRow]) -> None:
+                built[0].load(rows)
+                await asyncio.sleep(0)  # the process keeps answering (old index, or SQL)
+
+            return take
+
+        version, cursor = await load_snapshot(connection, now, until, into, _LOAD_SLICE)
+        slots = built[0]
+        slots.settle()
+        self.slots, self.version, self.cursor = slots, version, cursor
         self.fresh_at = began
         self.loaded_in = time.monotonic() - began
         SEARCH_INDEX_SLOTS.set(len(slots))
         logger.info(
             "search index loaded: %d slots, %d sites in %.2f s",
             len(slots),
-            len(snapshot.directory.sites),
+            len(slots.directory.sites),
             self.loaded_in,
         )
 
