@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 
-from app.core.db import SessionOpenerDep
+from app.core.db import SessionDep
 from app.core.errors import Forbidden, Unauthenticated
 from app.core.security import hash_api_key
 
@@ -101,20 +101,18 @@ def _bearer_key(credentials: HTTPAuthorizationCredentials | None) -> str:
 
 async def current_principal(
     request: Request,
-    open_session: SessionOpenerDep,
+    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Principal:
     """The calling client; 401 without a valid active key.
 
-    A key in the process's cache costs no session at all (the search's lean path); a miss reads
-    the client in a short session of its own.
+    A key in the process's cache costs no query (the request's session stays unused).
     """
     key_hash = hash_api_key(_bearer_key(credentials))
     cache: PrincipalCache = request.app.state.principal_cache
     principal = cache.get(key_hash)
     if principal is None:
-        async with open_session() as session:
-            row = (await session.execute(_PRINCIPAL_SQL, {"key_hash": key_hash})).one_or_none()
+        row = (await session.execute(_PRINCIPAL_SQL, {"key_hash": key_hash})).one_or_none()
         if row is None:
             raise Unauthenticated("unknown or revoked API key")
         principal = Principal(

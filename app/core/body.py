@@ -7,6 +7,7 @@ same 422 problem answers them. `request_body_of` documents the body in the OpenA
 FastAPI would have.
 """
 
+import json
 from typing import Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
@@ -22,8 +23,21 @@ def parse_json_body(model: type[M], body: bytes) -> M:
     try:
         return model.model_validate_json(body or b"null")
     except ValidationError as exc:
-        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from None
+        failure = exc
+    if any(e["type"] == "json_invalid" for e in failure.errors()):
+        # JSON that Python's decoder takes (a lone surrogate escape, say) is judged field by
+        # field as FastAPI would, so the 422 names the field.
+        try:
+            decoded = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            decoded = None
+        else:
+            try:
+                return model.model_validate(decoded)
+            except ValidationError as exc:
+                failure = exc
+    errors = [{**e, "loc": ("body", *e["loc"])} for e in failure.errors(include_url=False)]
+    raise RequestValidationError(errors) from None
 
 
 def request_body_of(model: type[BaseModel]) -> dict[str, Any]:
