@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from app.cli import recommended_pool
 from bench import baselines, generate, indicators, report, servers, webhooks, workload
 from bench.database import bench_database_url, recreate_database
 from bench.ingest_hook import run_ingest
@@ -60,13 +61,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _recommended_pool(workers: int) -> tuple[int, int]:
-    """docs/performance.md: about 4 connections per database core, shared by the workers."""
-    cpus = os.cpu_count() or 2
-    size = max(2, (4 * cpus) // max(1, workers))
-    return size, max(1, size // 2)
-
-
 async def prepare_data(
     url: str, scale: float, regenerate: bool, shape: str = "national"
 ) -> dict[str, int]:
@@ -101,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     connections = [int(c) for c in args.connections.split(",")]
     top = max(connections)
     ensure_wrk()
-    pool_size, max_overflow = _recommended_pool(args.workers)
+    pool_size, max_overflow = recommended_pool(args.workers)
     pool_size = args.pool_size or pool_size
     max_overflow = args.max_overflow if args.max_overflow is not None else max_overflow
 

@@ -27,7 +27,6 @@ from app.core.db import (
     get_search_session_opener,
     get_search_sessions,
     get_session,
-    get_session_opener,
     plain_url,
 )
 from app.main import create_app
@@ -149,7 +148,6 @@ def app(settings: Settings, engine: AsyncEngine, session: AsyncSession) -> FastA
     app.dependency_overrides[get_session] = test_session
     app.dependency_overrides[get_search_session] = test_session
     app.dependency_overrides[get_search_session_opener] = lambda: asynccontextmanager(test_session)
-    app.dependency_overrides[get_session_opener] = lambda: asynccontextmanager(test_session)
     app.dependency_overrides[get_search_sessions] = lambda: None  # dispatch searches in it too
     return app
 

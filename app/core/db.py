@@ -145,12 +145,3 @@ async def get_search_session_opener(request: Request) -> SessionOpener:
 
 
 SearchSessionOpenerDep = Annotated[SessionOpener, Depends(get_search_session_opener)]
-
-
-async def get_session_opener(request: Request) -> SessionOpener:
-    """A session of the main pool, opened only if needed (the API key not in the cache)."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return sessionmaker
-
-
-SessionOpenerDep = Annotated[SessionOpener, Depends(get_session_opener)]

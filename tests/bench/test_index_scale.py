@@ -3,12 +3,13 @@ this holds its `IndexQuery` to `find_candidates`'s, so the bench cannot drift fr
 
 import random
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from app.core.config import Settings
 from app.schemas.search import LatLon, SearchQuery, SearchWindow
+from app.services.audit.buffer import AuditBuffer
 from app.services.search import service
 from app.services.search.index.query import IndexQuery, search_index
 from app.services.search.index.store import FreeSlots
@@ -18,11 +19,6 @@ from bench import index_scale
 class _View:
     def __init__(self, slots: FreeSlots) -> None:
         self.slots = slots
-
-
-class _Sink:
-    def add(self, *args: Any) -> None:
-        pass
 
 
 @pytest.mark.parametrize("empty", [False, True])
@@ -55,7 +51,7 @@ async def test_the_bench_query_is_the_service_query(
         now=now,
         settings=settings,
         index=_View(index),
-        audit_sink=_Sink(),
+        audit_sink=AuditBuffer(cast(Any, None)),  # kept in memory: never flushed here
     )
     bench_query = index_scale.index_query(index, principal, lat, lon, now, window, settings)
     assert len(seen) == 1

@@ -27,12 +27,13 @@ from app.core.db import search_session
 from app.schemas.dispatch import MAX_ALTERNATIVES, DispatchOut, DispatchRequest
 from app.schemas.search import SearchQuery, SearchResult
 from app.services.audit import record as audit
+from app.services.audit.buffer import AuditBuffer
 from app.services.dispatch.errors import DispatchContention
 from app.services.holds import lifecycle as holds
 from app.services.holds.take import BudgetSpent, WaitBudget, take_first_free
 from app.services.search.index.live import SearchIndex, serving
 from app.services.search.reference import open_reference
-from app.services.search.service import AuditSink, find_candidates
+from app.services.search.service import find_candidates
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ async def dispatch(
     settings: Settings | None = None,
     search_sessions: async_sessionmaker[AsyncSession] | None = None,
     index: SearchIndex | None = None,
-    audit_sink: AuditSink | None = None,
+    audit_sink: AuditBuffer | None = None,
 ) -> DispatchOut | NoFreeSlotFound:
     """Search and hold the best free candidate for the regulator (rules: module doc).
 
@@ -109,7 +110,7 @@ async def _search(
     now: datetime | None,
     settings: Settings,
     index: SearchIndex | None,
-    audit_sink: AuditSink | None,
+    audit_sink: AuditBuffer | None,
 ) -> SearchResult:
     reading = serving(index)
     if reading is not None:

@@ -22,7 +22,6 @@ Rules (issue 4):
   search's time and the distance to the held slot (the indicators' facts).
 """
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -43,6 +42,7 @@ from app.schemas.search import (
     WindowOut,
 )
 from app.services.audit import record as audit
+from app.services.audit.buffer import AuditBuffer
 from app.services.search.index.query import IndexQuery, search_index
 from app.services.search.index.store import FreeSlots
 from app.services.search.location import centroid_or_refuse, patient_location
@@ -66,22 +66,6 @@ class IndexView(Protocol):
 
     @property
     def slots(self) -> FreeSlots | None: ...
-
-
-class AuditSink(Protocol):
-    """Where an index-served search leaves its audit event (`audit.buffer.AuditBuffer`)."""
-
-    def add(
-        self,
-        actor_client_id: uuid.UUID | None,
-        actor: str,
-        action: str,
-        resource_type: str,
-        resource_id: str | None,
-        territory_id: uuid.UUID | None,
-        detail: dict[str, Any],
-        occurred_at: datetime,
-    ) -> None: ...
 
 
 ENOUGH_CANDIDATES = 5
@@ -123,7 +107,7 @@ async def find_candidates(
     travel_times: OsrmTravelTimes | None = None,
     plans_per_execution: bool = False,
     index: IndexView | None = None,
-    audit_sink: AuditSink | None = None,
+    audit_sink: AuditBuffer | None = None,
 ) -> SearchResult:
     """Ranked free slots near the patient in the principal's territories (rules: module doc).
 

@@ -94,11 +94,20 @@ class Changes:
 
 
 async def read_snapshot(connection: Any, start: datetime, until: datetime) -> Snapshot:
-    """Directory, open slots of [start, until) and the feed's horizon, in one snapshot."""
-    async with _snapshot(connection):
-        version, cursor, directory = await _directory(connection)
-        slots = [_slot(r) for r in await connection.fetch(_WINDOW, start, until)]
-    return Snapshot(version, cursor, directory, slots)
+    """Directory, open slots of [start, until) and the feed's horizon, in one snapshot, whole."""
+    kept: list[Directory] = []
+    slots: list[SlotRow] = []
+
+    def into(directory: Directory) -> Callable[[list[SlotRow]], Awaitable[None]]:
+        kept.append(directory)
+
+        async def take(rows: list[SlotRow]) -> None:
+            slots.extend(rows)
+
+        return take
+
+    version, cursor = await load_snapshot(connection, start, until, into, 10_000)
+    return Snapshot(version, cursor, kept[0], slots)
 
 
 async def _directory(connection: Any) -> tuple[int, Cursor, Directory]:

@@ -148,10 +148,12 @@ class SearchIndex:
         if extend is not None:
             slots.until_us = to_us(wanted)
             slots.load(changes.window)
+        still = {row.id for row in changes.rows}
         for slot_id in changes.changed:
-            slots.remove(slot_id.int)
+            if slot_id not in still:  # deleted: no row to put
+                slots.remove(slot_id.int)
         for row in changes.rows:
-            slots.put(row)
+            slots.put(row)  # replaces the slot's entry, or drops it if no longer open
         self.cursor = changes.cursor
         if began - self._dropped_at > _DROP_STARTED_EVERY:
             slots.drop_started(to_us(now))
