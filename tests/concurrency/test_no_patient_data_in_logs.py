@@ -8,6 +8,7 @@ value: the names, the birth date, the phone, the reason, the médecin traitant a
 location.
 """
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -133,9 +134,14 @@ async def _flow(urls: list[str], world: World, rpps: str) -> str:
         pushed = await http.put(f"{one}/v1/slots", json={"slots": items}, headers=practice)
         assert pushed.status_code == 200, pushed.text
         search = {"location": location, "medecin_traitant_rpps": medecin_traitant}
-        found = await http.post(f"{two}/v1/searches", json=search, headers=regulator)
-        assert found.status_code == 200, found.text
-        answer = found.json()
+        # The other process's search index hears of the push within its lag bound (2 s).
+        for _ in range(20):
+            found = await http.post(f"{two}/v1/searches", json=search, headers=regulator)
+            assert found.status_code == 200, found.text
+            answer = found.json()
+            if answer["candidates"]:
+                break
+            await asyncio.sleep(0.1)
         candidate = answer["candidates"][0]
         held = await http.post(
             f"{one}/v1/holds",
