@@ -141,9 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"query plans written to {plan_file}", flush=True)
 
+    waited = None
     service = servers.start_service(url, args.port, args.workers, pool_size, max_overflow)
     hello = servers.start_hello(args.port + 1, args.workers)
     try:
+        waited = servers.wait_index_loaded(service, args.workers)
+        print(f"search index loaded in every worker after {waited:.1f} s", flush=True)
         paths = available_paths(service.base_url)
         for scenario, path in SCENARIO_PATHS.items():
             if path not in paths:
@@ -198,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "db_pool_size": pool_size,
         "db_max_overflow": max_overflow,
         "patients": len(patients),
+        "index_loaded_after_s": None if waited is None else round(waited, 1),
         "wall_clock_s": round(time.perf_counter() - started, 1),
     }
     table, document = report.render(collected, settings, top)

@@ -87,6 +87,30 @@ def start_service(
     return _wait_ready(Server("service", process, f"http://127.0.0.1:{port}"), "/readyz")
 
 
+def wait_index_loaded(server: Server, workers: int, timeout: float = 300.0) -> float:
+    """Wait until every worker's search index is loaded (`snp_search_index_ready` is 1 for
+    `workers` live processes): the bench measures the service as it serves, not while it loads.
+    Returns the seconds waited."""
+    began = time.monotonic()
+    deadline = began + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}")
+        try:
+            text = httpx.get(server.base_url + "/metrics", timeout=5).text
+        except httpx.HTTPError:
+            text = ""
+        ready = [
+            line.rsplit(" ", 1)[-1]
+            for line in text.splitlines()
+            if line.startswith("snp_search_index_ready{")
+        ]
+        if len(ready) >= workers and all(float(value) == 1.0 for value in ready):
+            return time.monotonic() - began
+        time.sleep(0.5)
+    raise RuntimeError(f"the search index of {workers} workers was not loaded in {timeout:.0f} s")
+
+
 def start_hello(port: int, workers: int) -> Server:
     """The hello baseline under the same uvicorn settings as `python -m app serve`."""
     command = [sys.executable, "-m", "uvicorn", "bench.baselines:hello_app", "--factory"]

@@ -93,6 +93,12 @@ SEARCH_INDEX_LAG = Gauge(
     "largest over workers).",
     multiprocess_mode="max",
 )
+SEARCH_INDEX_READY = Gauge(
+    "snp_search_index_ready",
+    "1 when a process's search index is loaded and may answer, 0 while it loads (one series per "
+    "live worker, labelled by pid).",
+    multiprocess_mode="liveall",
+)
 SEARCH_INDEX_SLOTS = Gauge(
     "snp_search_index_slots",
     "Slots held by each process's search index (the largest over workers).",

@@ -35,7 +35,12 @@ import asyncpg
 from app.core.background import NEVER, Stopping
 from app.core.config import Settings
 from app.core.db_faults import Backoff, log_background_failure
-from app.core.metrics import SEARCH_ANSWERS, SEARCH_INDEX_LAG, SEARCH_INDEX_SLOTS
+from app.core.metrics import (
+    SEARCH_ANSWERS,
+    SEARCH_INDEX_LAG,
+    SEARCH_INDEX_READY,
+    SEARCH_INDEX_SLOTS,
+)
 from app.services.search.index.feed import (
     CHANGES_CHANNEL,
     DIRECTORY_CHANNEL,
@@ -120,6 +125,7 @@ class SearchIndex:
         self.fresh_at = began
         self.loaded_in = time.monotonic() - began
         SEARCH_INDEX_SLOTS.set(len(slots))
+        SEARCH_INDEX_READY.set(1)
         logger.info(
             "search index loaded: %d slots, %d sites in %.2f s",
             len(slots),
@@ -194,6 +200,7 @@ class SearchIndex:
     async def run(self, stopping: Stopping = NEVER) -> None:
         """Load, then catch up at every wake-up and poll, until the process stops."""
         stopping.on_set(self._wake.set)
+        SEARCH_INDEX_READY.set(0 if self.slots is None else 1)
         poll = self._settings.search_index_poll_seconds
         backoff = Backoff(poll)
         try:

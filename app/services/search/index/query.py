@@ -19,6 +19,7 @@ per site, as the answer counts them).
 
 import bisect
 import heapq
+import itertools
 import math
 import uuid
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from app.services.search.index.store import (
 )
 from app.services.slots.rules import free_in_memory as is_free
 
+_NEVER = 2**62  # a site with no slot: no score to offer
 GROUP_SPAN = 1_000_000.0  # groups apart in one number, as `search.sql`'s key
 
 Candidate = tuple[int, float, int, int, Entry, float]  # (grp, score, start, slot, entry, dist)
@@ -173,47 +175,31 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
     # Nothing starts in the window in any of the territories: no walk at all (an empty window).
     if not any(index.any_between(t, s.window_start, s.window_end) for t in q.territory_ids):
         return [], q.radii_m[-1]
-    # The scope: each territory's offered sites and their distances.
-    scope: list[uuid.UUID] = []
-    picked: list[tuple[np.ndarray, np.ndarray]] = []
-    by_territory: dict[uuid.UUID, np.ndarray] = {}
-    for territory_id in q.territory_ids:
-        territory = d.territories.get(territory_id)
-        sites = d.territory_sites.get(territory_id)
-        if territory is None or not territory.active or sites is None:
-            continue
-        full = _distances(sites.lat, sites.lon, q.lat, q.lon)
-        by_territory[territory_id] = full
-        idx, distances = sites.sites, full
-        if q.accessible:
-            idx, distances = idx[sites.accessible], full[sites.accessible]
-        if len(idx):
-            scope.append(territory_id)
-            picked.append((idx, distances))
-    if not scope:
+    # The scope: its territories' offered sites (arrays built once per directory) and their
+    # distances, in one haversine.
+    within = _scope(d, q.territory_ids, q.accessible)
+    if not within.territories:
         return [], q.radii_m[-1]
-    all_sites = np.concatenate([x[0] for x in picked])
-    all_dist = np.concatenate([x[1] for x in picked])
+    scope = within.territories
+    all_sites = within.sites
+    all_dist = _distances(within.lat, within.lon, q.lat, q.lon)
     max_radius = q.radii_m[-1]
     vr_asked = VR in s.mods
-    site_pos = d.site_pos
-    site_records = d.sites
+    position = within.position
 
     def dist(site: int) -> float:
-        return float(by_territory[site_records[site].territory_id][site_pos[site]])
+        return float(all_dist[position[site]])
 
     # The médecin traitant's slots (group 0), against the largest radius (filtered below).
     mt: list[Candidate] = []
     mt_professional = d.by_rpps.get(q.mt_rpps) if q.mt_rpps is not None else None
-    scope_sites = set()
     if mt_professional is not None and d.professionals[mt_professional].active:
         p = d.professionals[mt_professional]
         fits = (q.specialty is None or p.specialty == q.specialty) and (
             s.languages is None or bool(p.languages & s.languages)
         )
-        scope_sites = set(all_sites.tolist())
         for site in index.professional_sites.get(mt_professional, ()) if fits else ():
-            if site not in scope_sites:
+            if site not in position:
                 continue
             distance = dist(site)
             end = s.site_end(site)
@@ -288,8 +274,7 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
     limit = q.limit
     # Teleconsultations of every site, by start, territory by territory.
     if vr_asked:
-        for territory_id in scope:
-            _teleconsultations(s, index, territory_id, per_site, dist)
+        _teleconsultations(s, index, scope, per_site, dist)
 
     candidates = [c for c in mt if c[4][2].modality == VR or c[5] <= radius]
     # The keys of the candidates as the answer counts them (a site's best `per_site` only),
@@ -307,19 +292,29 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
         kth = ranked[limit - 1]
         return (kth[0], kth[1])
 
-    # In-person slots, nearest sites first, while they may still beat the bound.
+    # In-person slots, best first: each site inside the radius by the lowest score it could
+    # offer (its first slot, or the window's start, or when the patient could be there, plus
+    # the travel), read while that may still beat the bound.
     if s.in_person:
         near = np.flatnonzero(all_dist <= radius)
-        near = near[np.argsort(all_dist[near], kind="stable")]
-        first_minutes = (s.window_start - now) / 60_000_000
-        margin_minutes = s.margin_s / 60.0
+        by_site = index.by_site
+        firsts = np.fromiter(
+            (es[0][0] if (es := by_site[site]) else _NEVER for site in all_sites[near].tolist()),
+            dtype=np.int64,
+            count=len(near),
+        )
+        travels = all_dist[near] / s.mpm
+        reachable = now + (travels * 60.0 + s.margin_s) * 1_000_000
+        earliest = np.maximum(np.maximum(firsts, s.window_start), reachable)
+        # Less a hair: a bound never above a score the walk computes (float rounding).
+        lowest = (earliest - now) / 60_000_000 + travels - 1e-6
+        order = np.argsort(lowest, kind="stable")
         worst = bound()
-        for k in near.tolist():
+        for k, low in zip(near[order].tolist(), lowest[order].tolist(), strict=True):
+            if worst is not None and (1, low) > worst:
+                break
             distance = float(all_dist[k])
             travel = distance / s.mpm
-            lowest = max(first_minutes, travel + margin_minutes) + travel
-            if worst is not None and (1, lowest) > worst:
-                break
             site = int(all_sites[k])
             found = _in_person(s, index, site, distance, travel, worst)
             if found:
@@ -336,6 +331,63 @@ def search_index(index: FreeSlots, q: IndexQuery) -> tuple[list[IndexRow], float
         candidates.extend(found[:cap])
     best = heapq.nsmallest(limit, candidates, key=_rank)
     return [_row(d, c, radius) for c in best], radius
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """A search scope's offered sites (active territories' active sites, accessible ones only
+    if asked), as arrays, and each site's position in them."""
+
+    territories: list[uuid.UUID]
+    sites: np.ndarray  # int64 site indexes
+    lat: np.ndarray
+    lon: np.ndarray
+    position: dict[int, int]
+
+
+_SCOPES_KEPT = 1024
+
+
+def _scope(d: Directory, territory_ids: tuple[uuid.UUID, ...], accessible: bool) -> _Scope:
+    """The scope of `territory_ids`, built once per directory (a directory never changes: a
+    change of territories or sites loads a new one)."""
+    key = (territory_ids, accessible)
+    found: _Scope | None = d.scopes.get(key)
+    if found is not None:
+        return found
+    territories: list[uuid.UUID] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for territory_id in territory_ids:
+        territory = d.territories.get(territory_id)
+        sites = d.territory_sites.get(territory_id)
+        if territory is None or not territory.active or sites is None:
+            continue
+        if accessible:
+            mask = sites.accessible
+            part = (sites.sites[mask], sites.lat[mask], sites.lon[mask])
+        else:
+            part = (sites.sites, sites.lat, sites.lon)
+        if len(part[0]):
+            territories.append(territory_id)
+            parts.append(part)
+    if parts:
+        site_array = np.concatenate([p[0] for p in parts])
+        lat = np.concatenate([p[1] for p in parts])
+        lon = np.concatenate([p[2] for p in parts])
+    else:
+        site_array = np.zeros(0, dtype=np.int64)
+        lat = lon = np.zeros(0, dtype=np.float64)
+    found = _Scope(
+        territories,
+        site_array,
+        lat,
+        lon,
+        {site: k for k, site in enumerate(site_array.tolist())},
+    )
+    if len(d.scopes) >= _SCOPES_KEPT:
+        d.scopes.clear()
+    d.scopes[key] = found
+    return found
 
 
 def _nearest(distances: np.ndarray, count: int) -> np.ndarray:
@@ -364,27 +416,33 @@ def _count(counts: list[int], radii: tuple[float, ...], c: Candidate) -> None:
 def _teleconsultations(
     s: _Search,
     index: FreeSlots,
-    territory_id: uuid.UUID,
+    scope: list[uuid.UUID],
     per_site: dict[int, list[Candidate]],
     dist: Callable[[int], float],
 ) -> None:
-    """Each site's best teleconsultations of the territory: per group (SAS participants, then
-    the others), by start, until `limit` of the group are found (no later one can rank before
-    them), at most `per_site` of a group at a site."""
+    """Each site's best teleconsultations of the scope: per group (SAS participants, then the
+    others), the territories' lists merged by (start, id), until `limit` of the group are found
+    (no later one can rank before them), at most `per_site` of a group at a site."""
     q = s.q
     now = s.now
     sites = s.d.sites
     sources = s.d.sources
     cap = q.per_site
     for group in (1, 2):
-        entries = index.vr_by_territory.get((territory_id, group))
-        if not entries:
+        walks = []
+        for territory_id in scope:
+            entries = index.vr_by_territory.get((territory_id, group))
+            if entries:
+                i = bisect.bisect_left(entries, s.window_start, key=_start)
+                if i < len(entries) and entries[i][0] < s.window_end:
+                    walks.append(itertools.islice(entries, i, None))
+        if not walks:
             continue
+        # Entries compare by (start, slot id), both unique together: the answer's tie order.
+        merged = walks[0] if len(walks) == 1 else heapq.merge(*walks)
         taken: dict[int, int] = {}
         found = 0
-        i = bisect.bisect_left(entries, s.window_start, key=_start)
-        for j in range(i, len(entries)):
-            e = entries[j]
+        for e in merged:
             start, slot, meta, hold = e
             if start >= s.window_end:
                 break

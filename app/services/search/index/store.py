@@ -122,6 +122,8 @@ class Directory:
     territory_sites: dict[uuid.UUID, TerritorySites] = field(default_factory=dict)
     # Each active site's position in its territory's arrays (-1: inactive).
     site_pos: list[int] = field(default_factory=list)
+    # The search scopes already asked for (search.index.query._scope), built once each.
+    scopes: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def build(
