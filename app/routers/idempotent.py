@@ -68,7 +68,7 @@ async def idempotent(
         produced = await produce()
         if isinstance(produced, Response):
             return produced
-        return JSONResponse(jsonable_encoder(produced), status_code=_status(produced, status_code))
+        return _json_response(produced, _status(produced, status_code))
     canonical = idempotency.canonical_json(
         body.model_dump(mode="json") if body is not None else None
     )
@@ -109,3 +109,15 @@ def replayed(response: Response) -> bool:
 
 def _status(produced: Any, status_code: int | Callable[[Any], int]) -> int:
     return status_code(produced) if callable(status_code) else status_code
+
+
+def _json_response(produced: Any, status_code: int) -> Response:
+    """The answer as JSON: a model serialised once by its own (Rust) serializer, as FastAPI's
+    `response_model` would spell it (by alias), anything else through FastAPI's encoder."""
+    if isinstance(produced, BaseModel):
+        return Response(
+            produced.model_dump_json(by_alias=True),
+            status_code=status_code,
+            media_type="application/json",
+        )
+    return JSONResponse(jsonable_encoder(produced), status_code=status_code)

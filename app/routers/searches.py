@@ -12,7 +12,7 @@ from app.core.body import parse_json_body, request_body_of
 from app.core.db import SearchSessionOpenerDep
 from app.schemas.search import SearchQuery, SearchResult
 from app.services.search.index.live import serving
-from app.services.search.service import find_candidates
+from app.services.search.service import rank_candidates
 
 router = APIRouter(prefix="/v1/searches", tags=["dispatch"])
 
@@ -31,13 +31,13 @@ async def search(
     index = serving(getattr(state, "search_index", None))
     sink = getattr(state, "audit_buffer", None)
     if index is not None and sink is not None:
-        result = await find_candidates(
+        answer = await rank_candidates(
             None, regulator, query, settings=settings, index=index, audit_sink=sink
         )
     else:
         async with open_session() as session:
-            result = await find_candidates(
+            answer = await rank_candidates(
                 session, regulator, query, settings=settings, plans_per_execution=True, index=index
             )
-    # Built and checked by the service already: serialised once, not validated again.
-    return Response(result.model_dump_json(), media_type="application/json")
+    # Built by the service as plain values: serialised once (orjson), not validated again.
+    return Response(answer.json(), media_type="application/json")

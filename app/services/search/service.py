@@ -22,6 +22,8 @@ Rules (issue 4):
   search's time and the distance to the held slot (the indicators' facts).
 """
 
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -32,15 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.core.config import Settings, get_settings
 from app.core.crypto import cipher_for
-from app.schemas.search import (
-    Candidate,
-    LatLon,
-    ProfessionalBrief,
-    SearchQuery,
-    SearchResult,
-    SiteBrief,
-    WindowOut,
-)
+from app.schemas.search import LatLon, SearchQuery, SearchResult
 from app.services.audit import record as audit
 from app.services.audit.buffer import AuditBuffer
 from app.services.search.index.query import IndexQuery, search_index
@@ -97,6 +91,33 @@ async def _road_filter(
     return kept, road
 
 
+@dataclass(frozen=True)
+class SearchAnswer:
+    """A search's answer as plain values (the `SearchResult` shape): serialised once by orjson
+    for the HTTP answer, or validated into the model where a caller works with it."""
+
+    data: dict[str, Any]
+
+    def json(self) -> bytes:
+        """The answer's JSON, as `SearchResult.model_dump_json` spells it (tested equal)."""
+        return orjson.dumps(self.data, default=_uuid_text, option=orjson.OPT_UTC_Z)
+
+    def result(self) -> SearchResult:
+        return SearchResult.model_validate(self.data)
+
+    @property
+    def candidates(self) -> list[dict[str, Any]]:
+        candidates: list[dict[str, Any]] = self.data["candidates"]
+        return candidates
+
+
+def _uuid_text(value: Any) -> str:
+    """What orjson cannot spell itself: the driver's own UUID type (the SQL search's rows)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not part of a search answer")
+
+
 async def find_candidates(
     session: AsyncSession | None,
     principal: Principal,
@@ -109,6 +130,33 @@ async def find_candidates(
     index: IndexView | None = None,
     audit_sink: AuditBuffer | None = None,
 ) -> SearchResult:
+    """`rank_candidates`' answer as the `SearchResult` model."""
+    answer = await rank_candidates(
+        session,
+        principal,
+        query,
+        now=now,
+        settings=settings,
+        travel_times=travel_times,
+        plans_per_execution=plans_per_execution,
+        index=index,
+        audit_sink=audit_sink,
+    )
+    return answer.result()
+
+
+async def rank_candidates(
+    session: AsyncSession | None,
+    principal: Principal,
+    query: SearchQuery,
+    *,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    travel_times: OsrmTravelTimes | None = None,
+    plans_per_execution: bool = False,
+    index: IndexView | None = None,
+    audit_sink: AuditBuffer | None = None,
+) -> SearchAnswer:
     """Ranked free slots near the patient in the principal's territories (rules: module doc).
 
     `travel_times` overrides the provider configured by OSRM_URL (tests, benchmarks). `index`:
@@ -203,23 +251,25 @@ async def find_candidates(
     rows = rows[: query.limit]
 
     candidates = [_candidate(r, now, radius.base_km, road, settings) for r in rows]
-    result = SearchResult(
-        candidates=candidates,
-        radius_km=radius_km,
-        enlarged=radius_km > radius.base_km,
-        window=WindowOut(start=window.start, end=window.reported_end),
-        search_id=seal_reference(
-            cipher_for(settings.patient_data_key),
-            principal.client_id,
-            SearchReference(now, lat, lon),
-        ),
+    answer = SearchAnswer(
+        {
+            "candidates": candidates,
+            "radius_km": float(radius_km),
+            "enlarged": radius_km > radius.base_km,
+            "window": {"start": window.start, "end": window.reported_end},
+            "search_id": seal_reference(
+                cipher_for(settings.patient_data_key),
+                principal.client_id,
+                SearchReference(now, lat, lon),
+            ),
+        }
     )
     if not (audited_in_sql and territories):
         territory_id = territories[0].id if len(territories) == 1 else None
         detail = {
-            "candidates": len(result.candidates),
-            "radius_km": result.radius_km,
-            "enlarged": result.enlarged,
+            "candidates": len(candidates),
+            "radius_km": answer.data["radius_km"],
+            "enlarged": answer.data["enlarged"],
             **_audit_detail(territories, query),
         }
         if audit_sink is not None:
@@ -242,7 +292,7 @@ async def find_candidates(
                 territory_id=territory_id,
                 detail=detail,
             )
-    return result
+    return answer
 
 
 def _needed(session: AsyncSession | None) -> AsyncSession:
@@ -289,7 +339,8 @@ def _score(row: Any, now: datetime, road: dict[Any, float]) -> float:
 
 def _candidate(
     row: Any, now: datetime, base_radius_km: float, road: dict[Any, float], settings: Settings
-) -> Candidate:
+) -> dict[str, Any]:
+    """A `Candidate`, as plain values (`SearchAnswer`)."""
     distance_km = float(row.distance_m) / 1000
     group = GROUPS[row.grp]
     travel = road.get(row.site_id)
@@ -304,26 +355,29 @@ def _candidate(
         base_radius_km,
         road_time=travel is not None,
     )
-    return Candidate(
-        slot_id=row.slot_id,
-        start=row.start_at,
-        end=row.end_at,
-        modality=row.modality,
-        distance_km=round(distance_km, 3),
-        professional=ProfessionalBrief(
-            id=row.professional_id,
-            rpps=row.rpps,
-            family_name=row.family_name,
-            given_name=row.given_name,
-        ),
-        site=SiteBrief(
-            id=row.site_id, name=row.site_name, address=row.address, postcode=row.postcode
-        ),
-        territory_id=row.territory_id,
-        group=group,
-        score=round(_score(row, now, road), 2),
-        why=why,
-    )
+    return {
+        "slot_id": row.slot_id,
+        "start": row.start_at,
+        "end": row.end_at,
+        "modality": row.modality,
+        "distance_km": round(distance_km, 3),
+        "professional": {
+            "id": row.professional_id,
+            "rpps": row.rpps,
+            "family_name": row.family_name,
+            "given_name": row.given_name,
+        },
+        "site": {
+            "id": row.site_id,
+            "name": row.site_name,
+            "address": row.address,
+            "postcode": row.postcode,
+        },
+        "territory_id": row.territory_id,
+        "group": group,
+        "score": round(float(_score(row, now, road)), 2),
+        "why": why,
+    }
 
 
 def _audit_detail(territories: list[TerritoryScope], query: SearchQuery) -> dict[str, Any]:

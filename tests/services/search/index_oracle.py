@@ -1,10 +1,12 @@
 """Every search of the search tests asked twice: by SQL (the reference) and by the in-memory
 index built from the same data (the test's transaction), and the two answers compared.
 
-`compare_with_index` wraps `find_candidates` wherever it was imported: each call runs the SQL
+`compare_with_index` wraps `rank_candidates` (behind `find_candidates` too) wherever it was
+imported: each call runs the SQL
 search as the test asked it, then, in a savepoint rolled back afterwards (so the index's audit
 row leaves no trace), the same search read from a `FreeSlots` loaded from the session's own
-snapshot. The candidates (every field), the radius, `enlarged` and the window must be equal.
+snapshot. The candidates (every field), the radius, `enlarged` and the window must be equal,
+and each answer's orjson bytes must be what the `SearchResult` model would serialise.
 """
 
 import sys
@@ -32,7 +34,10 @@ class StaticIndex:
         return None
 
 
-def comparable(result: SearchResult) -> dict[str, Any]:
+def comparable(result: SearchResult | service.SearchAnswer) -> dict[str, Any]:
+    if isinstance(result, service.SearchAnswer):
+        assert result.json() == result.result().model_dump_json().encode()
+        result = result.result()
     dumped = result.model_dump(mode="json")
     dumped.pop("search_id")
     return dumped
@@ -48,14 +53,16 @@ async def index_of(session: AsyncSession, now: datetime) -> StaticIndex:
 
 
 def compare_with_index(monkeypatch: Any) -> list[int]:
-    """Patch `find_candidates` everywhere; the list counts the searches compared."""
-    real: Callable[..., Any] = service.find_candidates
+    """Patch `rank_candidates` everywhere; the list counts the searches compared."""
+    real: Callable[..., Any] = service.rank_candidates
     compared: list[int] = []
 
     async def both(
         session: AsyncSession, principal: Any, query: Any, **kwargs: Any
-    ) -> SearchResult:
-        sql: SearchResult = await real(session, principal, query, **kwargs)
+    ) -> service.SearchAnswer:
+        sql: service.SearchAnswer = await real(session, principal, query, **kwargs)
+        # The answer's bytes are the model's (orjson for the route, the model for the rest).
+        assert sql.json() == sql.result().model_dump_json().encode()
         # A road-time provider counts its requests: those tests see the SQL search alone.
         if kwargs.get("index") is not None or kwargs.get("travel_times") is not None:
             return sql
@@ -78,8 +85,8 @@ def compare_with_index(monkeypatch: Any) -> list[int]:
         return sql
 
     for module in list(sys.modules.values()):
-        if getattr(module, "find_candidates", None) is real:
-            monkeypatch.setattr(module, "find_candidates", both)
+        if getattr(module, "rank_candidates", None) is real:
+            monkeypatch.setattr(module, "rank_candidates", both)
     return compared
 
 

@@ -46,8 +46,8 @@ from tests.services.search.index_oracle import comparable
 
 pytestmark = pytest.mark.slow
 
-# The real search, taken before the search tests' autouse oracle wraps `find_candidates`.
-real_find_candidates = service.find_candidates
+# The real search, taken before the search tests' autouse oracle wraps `rank_candidates`.
+real_rank_candidates = service.rank_candidates
 
 NANTES = (47.2184, -1.5536)
 SPECIALTIES = ["SM54", "SM26"]
@@ -206,7 +206,7 @@ class IndexAgainstSql(RuleBasedStateMachine):
             assert chosen is self.c.index, "the index was not usable (lagging or not loaded)"
             for index in (chosen, None):
                 async with AsyncSession(self.c.engine) as session:
-                    result = await real_find_candidates(
+                    result = await real_rank_candidates(
                         session,
                         self.regulator(),
                         query,
