@@ -154,7 +154,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_database_fault_handler(app)
     fhir.install_fhir_error_handlers(app)  # OperationOutcome under /fhir
-    app.add_middleware(TransientRetry)  # innermost: replays a request that lost a deadlock
+    # Innermost: a cached regulator's search answered from the index, before the routing.
+    app.add_middleware(searches.SearchLane)
+    app.add_middleware(TransientRetry)  # replays a request that lost a deadlock
     slot_item = SlotItem.model_json_schema(ref_template=_REF)
     # The shapes of the watch stream's `data` (text/event-stream has no schema of its own).
     stream_schemas = {

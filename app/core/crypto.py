@@ -123,4 +123,9 @@ def request_cipher(request: Request) -> PatientCipher:
     return cipher_for(request.app.state.settings.patient_data_key)
 
 
-CipherDep = Annotated[PatientCipher, Depends(request_cipher)]
+async def _request_cipher(request: Request) -> PatientCipher:
+    # A coroutine: FastAPI would run a plain function dependency in a worker thread.
+    return request_cipher(request)
+
+
+CipherDep = Annotated[PatientCipher, Depends(_request_cipher)]

@@ -98,7 +98,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
         try:
             yield session
-            await session.commit()
+            # A request that read and added nothing (a search from the index, say) has nothing
+            # to commit: no round of the session's commit machinery for it.
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                await session.commit()
         except BaseException:
             await session.rollback()
             raise
@@ -125,9 +128,10 @@ async def get_search_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_search_sessions(request: Request) -> async_sessionmaker[AsyncSession] | None:
+async def get_search_sessions(request: Request) -> async_sessionmaker[AsyncSession] | None:
     """The searches' pool, for a request that runs searches between writes (dispatch): it takes
-    a search connection per search (`search_session`) instead of one for the whole request."""
+    a search connection per search (`search_session`) instead of one for the whole request.
+    Async, as every dependency here: FastAPI runs a plain function in a worker thread."""
     sessions: async_sessionmaker[AsyncSession] = request.app.state.search_sessionmaker
     return sessions
 

@@ -115,6 +115,11 @@ def validation_errors(errors: Any) -> list[dict[str, str]]:
 async def _app_error_handler(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, AppError):  # registered for that type only
         raise exc
+    return app_error_response(request, exc)
+
+
+def app_error_response(request: Request, exc: AppError) -> Response:
+    """The problem+json answer of an `AppError` (its handler, and the search's lane)."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)

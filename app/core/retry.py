@@ -15,6 +15,7 @@ import random
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.asgi_body import read_body, replaying
 from app.core.db_faults import exception_chain, sqlstate
 from app.core.errors import problem_response
 
@@ -49,18 +50,9 @@ class TransientRetry:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         for attempt in range(1, self.attempts + 1):
             started = False
-            delivered = False
-
-            async def replay() -> Message:
-                # The body once, then the real channel (a disconnect is still seen).
-                nonlocal delivered
-                if delivered:
-                    return await receive()
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
 
             async def tracking_send(message: Message) -> None:
                 nonlocal started
@@ -68,7 +60,7 @@ class TransientRetry:
                 await send(message)
 
             try:
-                await self.app(scope, replay, tracking_send)
+                await self.app(scope, replaying(body, receive), tracking_send)
                 return
             except Exception as exc:
                 state = transient_sqlstate(exc)
@@ -99,14 +91,3 @@ class TransientRetry:
 def _pause(attempt: int) -> float:
     base = _PAUSE_SECONDS[min(attempt, len(_PAUSE_SECONDS)) - 1]
     return base * random.uniform(0.5, 1.5)  # noqa: S311 (jitter only)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks)
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)

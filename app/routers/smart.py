@@ -38,7 +38,7 @@ DepartementPath = Annotated[
 ]
 
 
-def stream_connections(request: Request) -> Connect:
+async def stream_connections(request: Request) -> Connect:
     """Each read opens its own connection: a file is streamed after the endpoint returned."""
     connect: Connect = request.app.state.engine.connect
     return connect

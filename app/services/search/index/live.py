@@ -54,6 +54,7 @@ from app.services.search.window import MAX_AHEAD
 logger = logging.getLogger(__name__)
 
 _DROP_STARTED_EVERY = 60.0
+_MIN_PASS_GAP = 0.05
 _LOAD_SLICE = 10_000
 _STATEMENT_TIMEOUT_SECONDS = 60.0
 
@@ -219,6 +220,9 @@ class SearchIndex:
                 SEARCH_INDEX_LAG.set(self.lag() if self.slots is not None else 0.0)
                 if stopping.is_set():
                     break
+                # Under a stream of writes, wake-ups arrive faster than passes: a short gap
+                # lets one pass read a batch of them (well inside the lag bound).
+                await asyncio.sleep(_MIN_PASS_GAP)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), pause)
         finally:
